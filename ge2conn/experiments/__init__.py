@@ -1,0 +1,1 @@
+"""ge2conn.experiments."""
