@@ -1,0 +1,48 @@
+"""Where ge2conn keeps its files: the cache (``GE2CONN_HOME``) and the offline mirror (``GE2CONN_MIRROR``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ge2conn.data.errors import DatasetError
+
+
+def ge2conn_home() -> Path:
+    """The cache root: ``$GE2CONN_HOME`` or ``~/.cache/ge2conn``."""
+    return Path(os.environ.get("GE2CONN_HOME", Path.home() / ".cache" / "ge2conn")).expanduser()
+
+
+def mirror_root() -> Path | None:
+    """The offline mirror of upstream files (``$GE2CONN_MIRROR``), or None when unset."""
+    value = os.environ.get("GE2CONN_MIRROR")
+    return Path(value).expanduser() if value else None
+
+
+def datasets_dir() -> Path:
+    """Folder holding built datasets."""
+    return ge2conn_home() / "datasets"
+
+
+def resolve_dataset(name_or_path: str | Path) -> Path:
+    """Turn a dataset name (``dk82``) or a file path into the path of its ``.h5`` file.
+
+    Args:
+        name_or_path: A path to an existing ``.h5`` file, or the name of a built dataset.
+
+    Returns:
+        The file path.
+
+    Raises:
+        DatasetError: when neither a file nor a built dataset of that name exists.
+    """
+    candidate = Path(name_or_path).expanduser()
+    if candidate.suffix in {".h5", ".hdf5"} or candidate.exists():
+        if not candidate.exists():
+            raise DatasetError(candidate, "<file>", "no such file", "check the path")
+        return candidate
+    built = datasets_dir() / f"{name_or_path}.h5"
+    if not built.exists():
+        raise DatasetError(built, "<file>", f"dataset '{name_or_path}' has not been built",
+                           f"run `ge2conn data build {name_or_path}` (see `ge2conn data list`)")
+    return built
