@@ -1,0 +1,78 @@
+"""Log connectome figures (true vs predicted heatmaps and a scatter plot) to TensorBoard."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import torch
+from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.loggers import TensorBoardLogger
+from torch import Tensor
+
+from ge2conn.plotting import connectome_figure
+
+
+def gather_uneven(pl_module: LightningModule, tensor: Tensor) -> Tensor:
+    """All-gather 1-D tensors whose length differs between ranks (pads, gathers, trims).
+
+    Args:
+        pl_module: The module (its strategy does the gathering).
+        tensor: This rank's 1-D tensor.
+
+    Returns:
+        The concatenation over ranks (this rank's tensor when not distributed).
+    """
+    if pl_module.trainer.world_size == 1:
+        return tensor
+    length = torch.tensor([tensor.numel()], device=tensor.device)
+    lengths = pl_module.all_gather(length).flatten()
+    padded = torch.zeros(int(lengths.max()), dtype=tensor.dtype, device=tensor.device)
+    padded[: tensor.numel()] = tensor
+    gathered = pl_module.all_gather(padded)
+    return torch.cat([gathered[rank, : int(lengths[rank])] for rank in range(gathered.shape[0])])
+
+
+class ConnectomeFigures(Callback):
+    """At the end of validation (every ``every_n_epochs``) and of testing, log a connectome figure.
+
+    Figures go to the TensorBoard logger under ``figures/val_connectome`` and ``figures/test_connectome``;
+    other loggers are skipped.
+
+    Args:
+        every_n_epochs: Validation figure frequency (the test figure is always drawn).
+    """
+
+    def __init__(self, every_n_epochs: int = 10) -> None:
+        self.every_n_epochs = every_n_epochs
+
+    def _log(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        outputs = getattr(pl_module, "epoch_outputs", {}).get(stage) or []
+        if not outputs:
+            return
+        columns = {key: gather_uneven(pl_module, torch.cat([output[key] for output in outputs]))
+                   for key in ("rows", "cols", "prediction", "target")}
+        if not trainer.is_global_zero:
+            return
+        loggers = [logger for logger in trainer.loggers if isinstance(logger, TensorBoardLogger)]
+        if not loggers:
+            return
+        arrays = {key: value.detach().float().cpu().numpy() for key, value in columns.items()}
+        figure = connectome_figure(arrays["rows"].astype(int), arrays["cols"].astype(int),
+                                   arrays["prediction"], arrays["target"],
+                                   title=f"{stage}, epoch {trainer.current_epoch}")
+        for logger in loggers:
+            logger.experiment.add_figure(f"figures/{stage}_connectome", figure,
+                                         global_step=trainer.global_step)
+        plt.close(figure)
+
+    def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """Draw the validation figure every ``every_n_epochs`` epochs and at the last epoch."""
+        if trainer.sanity_checking:
+            return
+        epoch = trainer.current_epoch
+        last = trainer.max_epochs is not None and epoch + 1 >= trainer.max_epochs
+        if last or (self.every_n_epochs > 0 and epoch % self.every_n_epochs == 0):
+            self._log(trainer, pl_module, "val")
+
+    def on_test_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """Always draw the test figure."""
+        self._log(trainer, pl_module, "test")

@@ -1,0 +1,119 @@
+"""Write the full predicted connectome (and optionally embeddings and attention maps) after ``predict``."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import torch
+from lightning.pytorch import Callback, LightningModule, Trainer
+from torch import Tensor
+
+from ge2conn.callbacks.figures import gather_uneven
+
+
+def atomic_save_array(path: Path, array: np.ndarray) -> None:
+    """Save a ``.npy`` file atomically (temporary file in the same folder, then rename).
+
+    Args:
+        path: Destination.
+        array: The array.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            np.save(file, array)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class ConnectomeWriter(Callback):
+    """Assemble ``predict`` outputs into an (R, R) matrix and write it to ``.npy`` or ``.h5``.
+
+    Args:
+        output: Destination file (``.npy`` or ``.h5``); nothing is written when None.
+        embeddings: Also write region embeddings (``<stem>_embeddings.npy``) for models that have them.
+        attention: Also write head-averaged attention maps per layer (``<stem>_attention.npy``; SMT only).
+    """
+
+    def __init__(self, output: str | None = None, embeddings: bool = False, attention: bool = False) -> None:
+        self.output = output
+        self.embeddings = embeddings
+        self.attention = attention
+        self._parts: list[dict[str, Tensor]] = []
+
+    def on_predict_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """Forget earlier predictions."""
+        self._parts = []
+
+    def on_predict_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any,
+                             batch_idx: int, dataloader_idx: int = 0) -> None:
+        """Keep this batch's (rows, cols, prediction)."""
+        if self.output is not None and isinstance(outputs, dict):
+            self._parts.append({key: outputs[key].detach() for key in ("rows", "cols", "prediction")})
+
+    def on_predict_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """Gather predictions from every rank and write the matrix on rank zero."""
+        if self.output is None or not self._parts:
+            return
+        columns = {key: gather_uneven(pl_module, torch.cat([part[key] for part in self._parts]))
+                   for key in ("rows", "cols", "prediction")}
+        datamodule = trainer.datamodule  # type: ignore[attr-defined]
+        regions = datamodule.region_tensors(pl_module.device)
+        extras: dict[str, np.ndarray] = {}
+        if self.embeddings:
+            with torch.no_grad():
+                extras["embeddings"] = pl_module.region_embeddings(  # type: ignore[operator]
+                    regions["expression"], regions["coordinates"]).float().cpu().numpy()
+        if self.attention and hasattr(pl_module.network, "attention_maps"):
+            with torch.no_grad():
+                index = torch.arange(regions["expression"].shape[0], device=pl_module.device)
+                maps = pl_module.network.attention_maps(regions["expression"], regions["coordinates"], index)
+                extras["attention"] = torch.stack([layer.float().mean(dim=(0, 1)) for layer in maps]).cpu().numpy()
+        if not trainer.is_global_zero:
+            return
+        size = int(regions["expression"].shape[0])
+        matrix = np.full((size, size), np.nan, dtype=np.float32)
+        rows = columns["rows"].cpu().numpy()
+        cols = columns["cols"].cpu().numpy()
+        values = columns["prediction"].float().cpu().numpy()
+        matrix[rows, cols] = values
+        matrix[cols, rows] = values
+        labels = np.asarray(datamodule.region_metadata.labels, dtype=str)
+        self.write(Path(self.output), matrix, labels, extras)
+
+    @staticmethod
+    def write(path: Path, matrix: np.ndarray, labels: np.ndarray, extras: dict[str, np.ndarray]) -> None:
+        """Write the matrix (and extras) atomically.
+
+        Args:
+            path: ``.npy`` (extras go beside it as ``<stem>_<name>.npy``) or ``.h5`` (one file).
+            matrix: (R, R) predicted connectome, NaN where no prediction was made (the diagonal).
+            labels: (R,) region labels.
+            extras: Named extra arrays (embeddings, attention).
+        """
+        if path.suffix in {".h5", ".hdf5"}:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            os.close(handle)
+            try:
+                with h5py.File(temporary, "w") as file:
+                    file.create_dataset("prediction", data=matrix)
+                    file.create_dataset("labels", data=labels.astype(object), dtype=h5py.string_dtype())
+                    for name, array in extras.items():
+                        file.create_dataset(name, data=array)
+                os.replace(temporary, path)
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
+            return
+        atomic_save_array(path, matrix)
+        for name, array in extras.items():
+            atomic_save_array(path.with_name(f"{path.stem}_{name}.npy"), array)

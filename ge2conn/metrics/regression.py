@@ -1,0 +1,250 @@
+"""Global edge metrics as torchmetrics ``Metric`` classes: Pearson r, Spearman rho, R², MSE, MAE.
+
+Every ``update`` takes ``preds, target, rows, cols`` (the shared contract of ge2conn edge metrics); these
+global metrics ignore ``rows``/``cols``. States are float64 sums reduced by summation across processes
+(Spearman keeps all values and concatenates them). Each metric uses its own state names so that a
+``MetricCollection`` never merges two of them into one compute group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor
+from torchmetrics import Metric
+from torchmetrics.utilities import dim_zero_cat
+
+from ge2conn.metrics.functional import (
+    _as_float64_vector,
+    _error_compute,
+    _error_update,
+    _pearson_compute,
+    _pearson_update,
+    _r_squared_compute,
+    _r_squared_update,
+    _spearman_compute,
+)
+
+
+def _accumulate(state: Tensor, batch_sums: Tensor) -> Tensor:
+    """Add batch sums to a state, restoring float64 in case a module-wide dtype cast reached the state."""
+    return state.to(torch.float64) + batch_sums.to(state.device)
+
+
+class ListStateMetric(Metric):
+    """Base for metrics with list states (``dist_reduce_fx="cat"``) that stay valid when a rank saw no data.
+
+    torchmetrics replaces an empty list state by an empty tensor of the metric's default dtype (float32)
+    before gathering; next to float64 or int64 tensors from other ranks the collective then fails (gloo
+    aborts on the size mismatch). Subclasses list their states in ``list_state_dtypes``; an empty one
+    receives a correctly typed empty tensor before every sync.
+    """
+
+    list_state_dtypes: ClassVar[dict[str, torch.dtype]] = {}
+
+    def sync(
+        self,
+        dist_sync_fn: Callable | None = None,
+        process_group: Any | None = None,
+        should_sync: bool = True,
+        distributed_available: Callable | None = None,
+    ) -> None:
+        """Give empty list states a typed empty tensor, then sync as torchmetrics does."""
+        for name, dtype in self.list_state_dtypes.items():
+            values = getattr(self, name)
+            if isinstance(values, list) and not values:
+                values.append(torch.empty(0, dtype=dtype, device=self.device))
+        super().sync(dist_sync_fn, process_group, should_sync, distributed_available)
+
+    def concatenated(self, name: str) -> Tensor:
+        """The values of a list state as one tensor (an empty, typed tensor if nothing was collected)."""
+        values = getattr(self, name)
+        if isinstance(values, Tensor):
+            return values
+        if not values:
+            return torch.empty(0, dtype=self.list_state_dtypes[name], device=self.device)
+        return dim_zero_cat(values)
+
+
+class PearsonR(Metric):
+    """Pearson correlation over all edges seen, from float64 running moment sums.
+
+    Constant predictions (or targets) give NaN with a warning instead of raising.
+    """
+
+    is_differentiable = True
+    higher_is_better = True
+    full_state_update = False
+    plot_lower_bound = -1.0
+    plot_upper_bound = 1.0
+
+    pearson_sums: Tensor
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_state("pearson_sums", default=torch.zeros(6, dtype=torch.float64), dist_reduce_fx="sum")
+
+    def update(
+        self, preds: Tensor, target: Tensor, rows: Tensor | None = None, cols: Tensor | None = None
+    ) -> None:
+        """Accumulate a batch of edges.
+
+        Args:
+            preds: Predicted values ``(B,)``.
+            target: True values ``(B,)``.
+            rows: Ignored (shared edge-metric signature).
+            cols: Ignored (shared edge-metric signature).
+        """
+        self.pearson_sums = _accumulate(self.pearson_sums, _pearson_update(preds, target))
+
+    def compute(self) -> Tensor:
+        """Return Pearson r as a float64 scalar."""
+        return _pearson_compute(self.pearson_sums)
+
+
+class SpearmanRho(ListStateMetric):
+    """Spearman rank correlation over all edges seen (keeps every value; ties get average ranks)."""
+
+    is_differentiable = False
+    higher_is_better = True
+    full_state_update = False
+    plot_lower_bound = -1.0
+    plot_upper_bound = 1.0
+
+    spearman_preds: list[Tensor]
+    spearman_target: list[Tensor]
+    list_state_dtypes: ClassVar[dict[str, torch.dtype]] = {
+        "spearman_preds": torch.float64,
+        "spearman_target": torch.float64,
+    }
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_state("spearman_preds", default=[], dist_reduce_fx="cat")
+        self.add_state("spearman_target", default=[], dist_reduce_fx="cat")
+
+    def update(
+        self, preds: Tensor, target: Tensor, rows: Tensor | None = None, cols: Tensor | None = None
+    ) -> None:
+        """Store a batch of edges.
+
+        Args:
+            preds: Predicted values ``(B,)``.
+            target: True values ``(B,)``.
+            rows: Ignored (shared edge-metric signature).
+            cols: Ignored (shared edge-metric signature).
+        """
+        if preds.numel() != target.numel():
+            raise ValueError(f"preds and target differ in size: {preds.shape} vs {target.shape}")
+        self.spearman_preds.append(_as_float64_vector(preds.detach()))
+        self.spearman_target.append(_as_float64_vector(target.detach()))
+
+    def compute(self) -> Tensor:
+        """Return Spearman rho as a float64 scalar."""
+        return _spearman_compute(self.concatenated("spearman_preds"), self.concatenated("spearman_target"))
+
+
+class RSquared(Metric):
+    """Coefficient of determination ``1 − SS_res / SS_tot`` over all edges seen (float64 sums)."""
+
+    is_differentiable = True
+    higher_is_better = True
+    full_state_update = False
+    plot_upper_bound = 1.0
+
+    r_squared_sums: Tensor
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_state("r_squared_sums", default=torch.zeros(4, dtype=torch.float64), dist_reduce_fx="sum")
+
+    def update(
+        self, preds: Tensor, target: Tensor, rows: Tensor | None = None, cols: Tensor | None = None
+    ) -> None:
+        """Accumulate a batch of edges.
+
+        Args:
+            preds: Predicted values ``(B,)``.
+            target: True values ``(B,)``.
+            rows: Ignored (shared edge-metric signature).
+            cols: Ignored (shared edge-metric signature).
+        """
+        self.r_squared_sums = _accumulate(self.r_squared_sums, _r_squared_update(preds, target))
+
+    def compute(self) -> Tensor:
+        """Return R² as a float64 scalar."""
+        return _r_squared_compute(self.r_squared_sums)
+
+
+class MeanSquaredError(Metric):
+    """Mean squared error over all edges seen (float64 sums)."""
+
+    is_differentiable = True
+    higher_is_better = False
+    full_state_update = False
+    plot_lower_bound = 0.0
+
+    squared_error_sums: Tensor
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_state(
+            "squared_error_sums", default=torch.zeros(2, dtype=torch.float64), dist_reduce_fx="sum"
+        )
+
+    def update(
+        self, preds: Tensor, target: Tensor, rows: Tensor | None = None, cols: Tensor | None = None
+    ) -> None:
+        """Accumulate a batch of edges.
+
+        Args:
+            preds: Predicted values ``(B,)``.
+            target: True values ``(B,)``.
+            rows: Ignored (shared edge-metric signature).
+            cols: Ignored (shared edge-metric signature).
+        """
+        self.squared_error_sums = _accumulate(
+            self.squared_error_sums, _error_update(preds, target, squared=True)
+        )
+
+    def compute(self) -> Tensor:
+        """Return the MSE as a float64 scalar."""
+        return _error_compute(self.squared_error_sums)
+
+
+class MeanAbsoluteError(Metric):
+    """Mean absolute error over all edges seen (float64 sums)."""
+
+    is_differentiable = True
+    higher_is_better = False
+    full_state_update = False
+    plot_lower_bound = 0.0
+
+    absolute_error_sums: Tensor
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_state(
+            "absolute_error_sums", default=torch.zeros(2, dtype=torch.float64), dist_reduce_fx="sum"
+        )
+
+    def update(
+        self, preds: Tensor, target: Tensor, rows: Tensor | None = None, cols: Tensor | None = None
+    ) -> None:
+        """Accumulate a batch of edges.
+
+        Args:
+            preds: Predicted values ``(B,)``.
+            target: True values ``(B,)``.
+            rows: Ignored (shared edge-metric signature).
+            cols: Ignored (shared edge-metric signature).
+        """
+        self.absolute_error_sums = _accumulate(
+            self.absolute_error_sums, _error_update(preds, target, squared=False)
+        )
+
+    def compute(self) -> Tensor:
+        """Return the MAE as a float64 scalar."""
+        return _error_compute(self.absolute_error_sums)

@@ -1,0 +1,232 @@
+"""The one LightningModule base every model family derives from."""
+
+from __future__ import annotations
+
+import warnings
+from abc import ABC, abstractmethod
+from typing import Any
+
+import torch
+from lightning.pytorch import LightningModule
+from torch import Tensor, nn
+from torchmetrics import MetricCollection
+
+from ge2conn.metrics import build_edge_metrics
+from ge2conn.nn.base import PairModel
+
+Batch = dict[str, Tensor]
+
+
+class EdgeRegressionTask(LightningModule, ABC):
+    """Predict FC edges ``Y[i, j]`` from the features of regions i and j.
+
+    Subclasses implement :meth:`configure_models` (build ``self.network``, a :class:`PairModel`).
+    The base class owns the loss (MSE), the optimizer (AdamW), the LR schedule (ReduceLROnPlateau on the
+    *validation* loss), the metrics, symmetric evaluation and prediction. Batches follow the
+    ``EdgePairDataModule`` contract: a dict with ``rows``, ``cols``, ``target`` and the device-resident
+    region tensors ``expression`` and ``coordinates``.
+
+    Args:
+        num_genes: Number of genes per region (linked from the datamodule by the CLI).
+        num_regions: Number of regions (linked from the datamodule).
+        coordinate_mean: Mean MNI centroid of the training regions (linked), for standardizing coordinates.
+        coordinate_std: Per-axis SD of the training regions' centroids (linked).
+        learning_rate: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        lr_patience: Epochs without validation improvement before the LR is reduced.
+        lr_factor: Factor applied to the LR on a plateau.
+    """
+
+    monitor = "val/loss"
+    """Quantity that early stopping, checkpointing and the LR scheduler read."""
+    mode = "min"
+    """Whether :attr:`monitor` should go down ("min") or up ("max")."""
+
+    network: PairModel
+
+    def __init__(
+        self,
+        num_genes: int = 1,
+        num_regions: int = 1,
+        coordinate_mean: list[float] | None = None,
+        coordinate_std: list[float] | None = None,
+        learning_rate: float = 1e-4,
+        weight_decay: float = 1e-4,
+        lr_patience: int = 10,
+        lr_factor: float = 0.5,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.configure_models()
+        self.configure_losses()
+        self.metrics: dict[str, MetricCollection] = {}
+        self.epoch_outputs: dict[str, list[dict[str, Tensor]]] = {"val": [], "test": []}
+
+    @abstractmethod
+    def configure_models(self) -> None:
+        """Build ``self.network`` from ``self.hparams``."""
+
+    def configure_losses(self) -> None:
+        """Set the training criterion (MSE, method §3)."""
+        self.criterion: nn.Module = nn.MSELoss()
+
+    def configure_metrics(self) -> None:
+        """Build validation and test metrics from the attached datamodule's region metadata."""
+        datamodule = self.trainer.datamodule  # type: ignore[attr-defined]
+        metadata = datamodule.region_metadata
+        for stage in ("val", "test"):
+            collection = build_edge_metrics(
+                prefix=stage,
+                coordinates=torch.as_tensor(metadata.centroids, dtype=torch.float64),
+                hemisphere=torch.as_tensor(metadata.hemisphere_codes, dtype=torch.long),
+                network=torch.as_tensor(metadata.network_codes, dtype=torch.long),
+                network_names=list(metadata.network_names),
+            )
+            # Registered as a submodule so the metric states follow the module's device.
+            self.add_module(f"{stage}_metrics", collection)
+            self.metrics[stage] = collection
+
+    @property
+    def coordinate_statistics(self) -> tuple[list[float], list[float]]:
+        """Mean and SD used to standardize coordinates (identity when not linked)."""
+        mean = self.hparams.get("coordinate_mean") or [0.0, 0.0, 0.0]
+        std = self.hparams.get("coordinate_std") or [1.0, 1.0, 1.0]
+        return list(mean), list(std)
+
+    def setup(self, stage: str) -> None:
+        """Create the metrics once a datamodule is attached (they need region metadata)."""
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if not self.metrics and datamodule is not None and hasattr(datamodule, "region_metadata"):
+            self.configure_metrics()
+
+    def forward(self, expression: Tensor, coordinates: Tensor, rows: Tensor, cols: Tensor) -> Tensor:
+        """Symmetric prediction (f(i,j) + f(j,i)) / 2 for the given region pairs."""
+        return self.network.predict_symmetric(expression, coordinates, rows, cols)
+
+    def regularization(self) -> Tensor | None:
+        """Extra penalty added to the training loss (none by default)."""
+        return None
+
+    def training_step(self, batch: Batch, batch_idx: int) -> Tensor | None:
+        """One gradient step on a batch of ordered training edges."""
+        prediction = self.network(batch["expression"], batch["coordinates"], batch["rows"], batch["cols"])
+        loss = self.criterion(prediction.float(), batch["target"].float())
+        penalty = self.regularization()
+        if penalty is not None:
+            loss = loss + penalty
+        self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True,
+                 batch_size=int(batch["rows"].numel()))
+        return loss
+
+    def _evaluate(self, batch: Batch, stage: str) -> Tensor:
+        prediction = self(batch["expression"], batch["coordinates"], batch["rows"], batch["cols"]).float()
+        target = batch["target"].float()
+        loss = nn.functional.mse_loss(prediction, target)
+        size = int(batch["rows"].numel())
+        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=stage == "val",
+                 batch_size=size, sync_dist=True)
+        if stage in self.metrics:
+            self.metrics[stage].update(preds=prediction, target=target, rows=batch["rows"], cols=batch["cols"])
+        self.epoch_outputs[stage].append({"rows": batch["rows"].detach(), "cols": batch["cols"].detach(),
+                                          "prediction": prediction.detach(), "target": target.detach()})
+        return loss
+
+    def on_validation_epoch_start(self) -> None:
+        """Forget the previous epoch's stored predictions."""
+        self.epoch_outputs["val"] = []
+
+    def on_test_epoch_start(self) -> None:
+        """Forget earlier stored test predictions."""
+        self.epoch_outputs["test"] = []
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> Tensor:
+        """Evaluate symmetric predictions on validation edges (each unordered pair once)."""
+        return self._evaluate(batch, "val")
+
+    def test_step(self, batch: Batch, batch_idx: int) -> Tensor:
+        """Evaluate symmetric predictions on test edges (each unordered pair once)."""
+        return self._evaluate(batch, "test")
+
+    def _log_metrics(self, stage: str) -> None:
+        if stage not in self.metrics:
+            return
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*constant.*")
+            values = self.metrics[stage].compute()
+        flat = {name: value for name, value in _flatten(values).items()}
+        self.log_dict({name: value.float() for name, value in flat.items()}, sync_dist=False)
+        self.metrics[stage].reset()
+
+    def on_validation_epoch_end(self) -> None:
+        """Compute and log the validation metrics."""
+        self._log_metrics("val")
+
+    def on_test_epoch_end(self) -> None:
+        """Compute and log the test metrics."""
+        self._log_metrics("test")
+
+    def predict_step(self, batch: Batch, batch_idx: int) -> dict[str, Tensor]:
+        """Symmetric predictions for any set of region pairs."""
+        prediction = self(batch["expression"], batch["coordinates"], batch["rows"], batch["cols"])
+        return {"rows": batch["rows"], "cols": batch["cols"], "prediction": prediction.float()}
+
+    def region_embeddings(self, expression: Tensor, coordinates: Tensor) -> Tensor:
+        """Embeddings z_i of every region (models with embeddings only).
+
+        Args:
+            expression: (R, G) region expression.
+            coordinates: (R, 3) MNI centroids.
+
+        Returns:
+            (R, D) embeddings.
+        """
+        regions = torch.arange(expression.shape[0], device=expression.device)
+        return self.network.encode(expression, coordinates, regions)
+
+    def configure_optimizers(self) -> Any:
+        """AdamW with ReduceLROnPlateau on the validation loss (never on test data)."""
+        parameters = [parameter for parameter in self.parameters() if parameter.requires_grad]
+        if not parameters:
+            return None
+        optimizer = torch.optim.AdamW(parameters, lr=self.hparams["learning_rate"],
+                                      weight_decay=self.hparams["weight_decay"])
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode=self.mode, factor=self.hparams["lr_factor"], patience=self.hparams["lr_patience"])
+        return {"optimizer": optimizer,
+                "lr_scheduler": {"scheduler": scheduler, "monitor": self.monitor, "interval": "epoch"}}
+
+
+class ClosedFormTask(EdgeRegressionTask):
+    """Base for models fitted analytically on the training edges (bilinear closed forms, rules).
+
+    The fit happens in ``on_fit_start``; the fit loop then runs a single epoch without gradient steps so that
+    validation, checkpointing and ``ge2conn fit``/``test`` treat these models like every other.
+    """
+
+    automatic_optimization = False
+
+    def on_fit_start(self) -> None:
+        """Fit the closed form on the training edges, then limit the fit loop to one epoch."""
+        datamodule = self.trainer.datamodule  # type: ignore[attr-defined]
+        expression, coordinates, rows, cols, targets = datamodule.training_arrays()
+        self.network.fit(expression, coordinates, rows, cols, targets)
+        self.network.to(self.device)
+        self.trainer.fit_loop.max_epochs = self.trainer.current_epoch + 1
+
+    def training_step(self, batch: Batch, batch_idx: int) -> None:
+        """No gradient steps: the model is already fitted."""
+        return None
+
+    def configure_optimizers(self) -> Any:
+        """No optimizer: nothing is trained by gradient descent."""
+        return None
+
+
+def _flatten(values: dict[str, Any]) -> dict[str, Tensor]:
+    flat: dict[str, Tensor] = {}
+    for name, value in values.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value))
+        else:
+            flat[name] = torch.as_tensor(value)
+    return flat

@@ -1,0 +1,96 @@
+"""Bilinear tasks: the trained low-rank model and the closed-form Connectome Model (genes, PCA, PLS)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from torch import Tensor
+
+from ge2conn.models.base import ClosedFormTask, EdgeRegressionTask
+from ge2conn.nn.bilinear import BilinearLowRank
+from ge2conn.nn.connectome import ConnectomeModel
+
+
+class BilinearLowRankTask(EdgeRegressionTask):
+    """ŷ_ij = ⟨W x_i, W x_j⟩ + b trained with MSE + λ‖W‖² by AdamW (method §3.3).
+
+    Args:
+        num_genes: Number of genes (linked from the datamodule).
+        num_regions: Number of regions (linked).
+        coordinate_mean: Mean training-region centroid (linked; unused by this model).
+        coordinate_std: SD of training-region centroids (linked; unused).
+        rank: Embedding size k.
+        penalty: λ of the ‖W‖² penalty.
+        learning_rate: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        lr_patience: Plateau epochs before the LR is reduced.
+        lr_factor: LR reduction factor.
+    """
+
+    def __init__(
+        self,
+        num_genes: int = 1,
+        num_regions: int = 1,
+        coordinate_mean: list[float] | None = None,
+        coordinate_std: list[float] | None = None,
+        rank: int = 10,
+        penalty: float = 1e-4,
+        learning_rate: float = 1e-3,
+        weight_decay: float = 0.0,
+        lr_patience: int = 10,
+        lr_factor: float = 0.5,
+    ) -> None:
+        super().__init__(num_genes=num_genes, num_regions=num_regions, coordinate_mean=coordinate_mean,
+                         coordinate_std=coordinate_std, learning_rate=learning_rate, weight_decay=weight_decay,
+                         lr_patience=lr_patience, lr_factor=lr_factor)
+
+    def configure_models(self) -> None:
+        """Build the low-rank bilinear network."""
+        self.network = BilinearLowRank(num_genes=self.hparams["num_genes"], rank=self.hparams["rank"])
+
+    def regularization(self) -> Tensor:
+        """λ‖W‖²."""
+        assert isinstance(self.network, BilinearLowRank)
+        return self.hparams["penalty"] * self.network.regularization()
+
+
+class ConnectomeModelTask(ClosedFormTask):
+    """Connectome Model Y ≈ φ(X) O φ(X)ᵀ + b, solved in closed form on the training block (method §3.3).
+
+    ``features="pls"`` is the PLS encoder–decoder; ``solver="paper"`` is the paper's approximate
+    (A+λI)⁻¹M(A+λI)⁻¹ regularizer, offered for comparison only.
+
+    Args:
+        num_genes: Number of genes (linked from the datamodule).
+        num_regions: Number of regions (linked).
+        coordinate_mean: Mean training-region centroid (linked; unused).
+        coordinate_std: SD of training-region centroids (linked; unused).
+        features: ``"genes"`` (raw expression), ``"pca"`` (95% variance) or ``"pls"``.
+        ridge: Ridge strength λ.
+        solver: ``"exact"`` ridge solution or the ``"paper"`` approximation.
+        pca_variance: Explained variance kept by the PCA features.
+        pls_components: Number of PLS components.
+    """
+
+    def __init__(
+        self,
+        num_genes: int = 1,
+        num_regions: int = 1,
+        coordinate_mean: list[float] | None = None,
+        coordinate_std: list[float] | None = None,
+        features: Literal["genes", "pca", "pls"] = "genes",
+        ridge: float = 1.0,
+        solver: Literal["exact", "paper"] = "exact",
+        pca_variance: float = 0.95,
+        pls_components: int = 10,
+    ) -> None:
+        super().__init__(num_genes=num_genes, num_regions=num_regions, coordinate_mean=coordinate_mean,
+                         coordinate_std=coordinate_std)
+
+    def configure_models(self) -> None:
+        """Build the (unfitted) Connectome Model."""
+        hparams = self.hparams
+        self.network = ConnectomeModel(num_genes=hparams["num_genes"], features=hparams["features"],
+                                       ridge=hparams["ridge"], solver=hparams["solver"],
+                                       pca_variance=hparams["pca_variance"],
+                                       pls_components=hparams["pls_components"])
