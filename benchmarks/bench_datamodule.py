@@ -73,7 +73,7 @@ def synchronize(device: torch.device) -> None:
 
 
 def timed(device: torch.device, run: Callable[[], int], repeats: int) -> tuple[int, float]:
-    """Best of ``repeats`` timed runs after one warm-up (the best run is the least disturbed by other load)."""
+    """Best of ``repeats`` timed runs after a warm-up (the best is the least disturbed by other load)."""
     run()
     best = float("inf")
     count = 0

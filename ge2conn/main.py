@@ -10,12 +10,12 @@ import importlib
 import sys
 from collections.abc import Callable
 
-from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 import ge2conn.models  # noqa: F401  (registers every task so short class names resolve)
 from ge2conn import __version__
-from ge2conn.callbacks import ConnectomeFigures, ConnectomeWriter, RestoreBestWeights
+from ge2conn.callbacks import ConnectomeFigures, ConnectomeWriter, RestoreBestWeights, StableCheckpoint
 from ge2conn.data.datamodule import EdgePairDataModule
 from ge2conn.models import MODEL_ALIASES
 from ge2conn.models.base import EdgeRegressionTask
@@ -58,7 +58,7 @@ class Ge2connCLI(LightningCLI):
         """Link dataset facts to the model and add the default, configurable callbacks."""
         for name in ("num_genes", "num_regions", "coordinate_mean", "coordinate_std"):
             parser.link_arguments(f"data.{name}", f"model.init_args.{name}", apply_on="instantiate")
-        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.add_lightning_class_args(StableCheckpoint, "checkpoint")
         parser.set_defaults({"checkpoint.monitor": "val/loss", "checkpoint.mode": "min",
                              "checkpoint.save_last": True, "checkpoint.save_top_k": 1,
                              "checkpoint.filename": "best-{epoch:03d}"})
@@ -100,7 +100,9 @@ def main(args: list[str] | None = None) -> int:
         module = importlib.import_module(VERBS[argv[0]])
         verb_main: Callable[[list[str]], int] = module.main
         return int(verb_main(argv[1:]) or 0)
-    Ge2connCLI(args=_expand_model_alias(argv))
+    expanded = _expand_model_alias(argv)
+    # Hand LightningCLI sys.argv itself when nothing was rewritten (it warns when given both).
+    Ge2connCLI(args=expanded if args is not None or expanded != argv else None)
     return 0
 
 

@@ -1,5 +1,16 @@
-"""ge2conn.callbacks."""
+"""Lightning callbacks: target-side augmentation, best-weight restoring, figures and prediction writing."""
 
 from ge2conn.callbacks.augmentation import TargetAugmentation, augmentation_probability
+from ge2conn.callbacks.best_weights import RestoreBestWeights
+from ge2conn.callbacks.checkpoint import StableCheckpoint
+from ge2conn.callbacks.figures import ConnectomeFigures
+from ge2conn.callbacks.prediction_writer import ConnectomeWriter
 
-__all__ = ["TargetAugmentation", "augmentation_probability"]
+__all__ = [
+    "ConnectomeFigures",
+    "ConnectomeWriter",
+    "RestoreBestWeights",
+    "StableCheckpoint",
+    "TargetAugmentation",
+    "augmentation_probability",
+]

@@ -191,6 +191,19 @@ class TargetAugmentation(Callback):
             self._strong_edges = edges[strong].contiguous()
             self._strong_edges_on_device = {}
 
+    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """Move the individual stack to the model's device before the first batch; fix per-rank streams.
+
+        A checkpoint holds rank 0's callback state only, so after a resume the other ranks re-derive their
+        edge generator from (seed, rank, batches seen) instead of repeating rank 0's draws.
+        """
+        if not self.is_active:
+            return
+        if self._restored and trainer.global_rank != 0:
+            seed = _derived_seed(self.seed, 1, trainer.global_rank, self.batches_seen)
+            self.edge_generator.manual_seed(seed)
+        trainer.datamodule.individual_connectivity(pl_module.device)  # type: ignore[attr-defined]
+
     def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         """Evaluate the schedule for this epoch and log it as ``augmentation/p``."""
         max_epochs = int(trainer.max_epochs or 0)

@@ -16,6 +16,9 @@ from ge2conn.nn.base import PairModel
 
 Batch = dict[str, Tensor]
 
+# Closed-form models have no optimizer by design; Lightning's warning about it is noise for them.
+warnings.filterwarnings("ignore", message=".*configure_optimizers` returned `None`.*")
+
 
 class EdgeRegressionTask(LightningModule, ABC):
     """Predict FC edges ``Y[i, j]`` from the features of regions i and j.
@@ -214,7 +217,15 @@ class ClosedFormTask(EdgeRegressionTask):
         self.trainer.fit_loop.max_epochs = self.trainer.current_epoch + 1
 
     def training_step(self, batch: Batch, batch_idx: int) -> None:
-        """No gradient steps: the model is already fitted."""
+        """No gradient steps: the model is already fitted.
+
+        The closed-form fit is counted as the epoch's single optimization step, because checkpointing
+        skips global step 0 and would otherwise never write a best-on-validation checkpoint.
+        """
+        if batch_idx == 0:
+            progress = self.trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress
+            progress.increment_ready()
+            progress.increment_completed()
         return None
 
     def configure_optimizers(self) -> Any:

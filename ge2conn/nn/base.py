@@ -213,3 +213,10 @@ class FittedPairModel(ResizableBuffersMixin, PairModel):
             cols: (E,) second region of each training edge.
             targets: (E,) connectivity of each training edge.
         """
+
+
+def symmetric_forward(
+    model: PairModel, expression: Tensor, coordinates: Tensor, rows: Tensor, cols: Tensor
+) -> Tensor:
+    """``(f(i, j) + f(j, i)) / 2`` for any pair model; see :meth:`PairModel.predict_symmetric`."""
+    return model.predict_symmetric(expression, coordinates, rows, cols)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.text import Text
 
 from ge2conn.data.errors import DatasetError
 from ge2conn.data.paths import resolve_dataset
@@ -56,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
             return _generate(args, console)
         return _plot(args, console)
     except (DatasetError, ValueError) as error:
-        console.print(f"[red]error:[/red] {error}", highlight=False)
+        # Text, not markup: messages quote values like ['L_ctx1'] that rich would read as style tags.
+        console.print(Text.assemble(("error: ", "red"), str(error)), soft_wrap=True)
         return 2
 
 
@@ -70,7 +72,7 @@ def _generate(args: argparse.Namespace, console: Console) -> int:
         path, reused = ensure_nulls(dataset_path, num_spins=args.n, top=args.top, seed=args.seed,
                                     output=args.output, force=args.force,
                                     progress=lambda count: progress.advance(task, count))
-    console.print(f"{'reused' if reused else 'wrote'} {path}", highlight=False)
+    console.print(Text(f"{'reused' if reused else 'wrote'} {path}"), soft_wrap=True)
     return 0
 
 
@@ -82,7 +84,7 @@ def _plot(args: argparse.Namespace, console: Console) -> int:
         nulls_path = null_path_for(resolve_dataset(args.source))
     nulls = load_nulls(nulls_path)
     path = plot_null_curves(nulls, args.output, title=f"{nulls_path.name}: CGE vs distance")
-    console.print(f"wrote {path}", highlight=False)
+    console.print(Text(f"wrote {path}"), soft_wrap=True)
     return 0
 
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from ge2conn.nn.base import PairModel, StandardizeCoordinates
+from ge2conn.nn.base import PairModel, StandardizeCoordinates, symmetric_forward
 from ge2conn.nn.bilinear import BilinearLowRank
 from ge2conn.nn.decoders import PairDecoder
 from ge2conn.nn.mlp import MLP, CoordsMLP
@@ -154,3 +154,13 @@ def test_pair_decoder_layers():
     assert kinds == ["Linear", "ReLU", "BatchNorm1d", "Dropout"] * 2 + ["Linear"]
     assert decoder.mlp[0].in_features == 14
     assert decoder(torch.randn(6, 7), torch.randn(6, 7)).shape == (6,)
+
+
+def test_symmetric_forward_helper(tiny_problem):
+    expression, coordinates, rows, cols = tiny_problem
+    model = BilinearLowRank(NUM_GENES, rank=3)
+    # A bilinear inner product is symmetric already, so the helper must equal the raw forward.
+    torch.testing.assert_close(
+        symmetric_forward(model, expression, coordinates, rows, cols),
+        model(expression, coordinates, rows, cols),
+    )

@@ -7,7 +7,13 @@ from scipy import stats
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 
-from ge2conn.nulls.assignment import MIRROR, mirror_rotations, random_rotations, vasa_assign, vasa_assign_reference
+from ge2conn.nulls.assignment import (
+    MIRROR,
+    mirror_rotations,
+    random_rotations,
+    vasa_assign,
+    vasa_assign_reference,
+)
 
 
 def test_random_rotations_are_proper_and_uniform() -> None:

@@ -26,8 +26,8 @@ def test_coexpression_and_distances_match_scipy(synthetic: BrainDataset) -> None
     coexpression = coexpression_matrix(synthetic.expression)
     assert coexpression[2, 7] == pytest.approx(stats.pearsonr(synthetic.expression[2],
                                                               synthetic.expression[7]).statistic, abs=1e-6)
-    np.testing.assert_allclose(euclidean_distances(synthetic.centroids), squareform(pdist(synthetic.centroids)),
-                               atol=1e-9)
+    expected = squareform(pdist(synthetic.centroids))
+    np.testing.assert_allclose(euclidean_distances(synthetic.centroids), expected, atol=1e-9)
 
 
 def test_binned_curves_match_scipy_binned_statistic(synthetic: BrainDataset) -> None:
@@ -46,7 +46,8 @@ def test_binned_curves_match_scipy_binned_statistic(synthetic: BrainDataset) -> 
     permuted = bins.permuted_curves(coexpression, np.stack([np.arange(synthetic.num_regions), permutation]))
     np.testing.assert_allclose(permuted[0], bins.curve(coexpression), atol=1e-12)
     np.testing.assert_allclose(permuted[1], bins.curve(coexpression[permutation][:, permutation]), atol=1e-12)
-    mean_distance, _, _ = stats.binned_statistic(distance[first, second], distance[first, second], "mean", edges)
+    pair_distance = distance[first, second]
+    mean_distance, _, _ = stats.binned_statistic(pair_distance, pair_distance, "mean", edges)
     np.testing.assert_allclose(bins.mean_distance, mean_distance[counts > 0])
 
 
@@ -65,8 +66,8 @@ def test_exponential_fit_agrees_with_scipy_curve_fit_on_noisy_curves() -> None:
     distance = np.arange(2.5, 160.0, 5.0)
     weights = rng.integers(10, 3000, size=distance.size).astype(float)
     lengths, plateaus = rng.uniform(8, 50, size=25), rng.uniform(-0.2, 0.3, size=25)
-    curves = np.stack([exponential_curve(distance, length, plateau) for length, plateau in zip(lengths, plateaus,
-                                                                                               strict=True)])
+    curves = np.stack([exponential_curve(distance, length, plateau)
+                       for length, plateau in zip(lengths, plateaus, strict=True)])
     curves += rng.normal(scale=0.03, size=curves.shape) / np.sqrt(weights / weights.mean())
     fitted = fit_exponential(curves, distance, weights)
     for index, curve in enumerate(curves):

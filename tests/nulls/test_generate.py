@@ -64,8 +64,9 @@ def test_generated_nulls_are_consistent(synthetic: BrainDataset) -> None:
         generate_nulls(synthetic, num_spins=5, top=6)
 
 
-def curve_only_error(curves: np.ndarray, bins: DistanceBins, reference: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """Curve-parameter part of the error, z-scored with the spins' spread (random permutations have no cost)."""
+def curve_only_error(curves: np.ndarray, bins: DistanceBins, reference: np.ndarray,
+                     truth: np.ndarray) -> np.ndarray:
+    """Curve part of the error, z-scored with the spins' spread (plain permutations have no cost)."""
     parameters = curve_parameters(curves, bins)
     spread = reference[:, :6].std(axis=0)
     return (np.abs(parameters - truth[:6]) / spread).sum(axis=1)
@@ -84,7 +85,10 @@ def test_top_nulls_keep_the_curve_that_random_permutations_destroy(s456: BrainDa
     top_error = curve_only_error(nulls.curves[nulls.top_spins], bins, nulls.parameters, nulls.true_parameters)
     random_error = curve_only_error(random_curves, bins, nulls.parameters, nulls.true_parameters)
     assert top_error.max() < random_error.min()
-    deviation = lambda curves: np.sqrt((bins.counts * (curves - nulls.true_curve) ** 2).sum(1) / bins.counts.sum())  # noqa: E731
+
+    def deviation(curves: np.ndarray) -> np.ndarray:
+        return np.sqrt((bins.counts * (curves - nulls.true_curve) ** 2).sum(axis=1) / bins.counts.sum())
+
     assert deviation(nulls.curves[nulls.top_spins]).max() < deviation(random_curves).min()
     # Top nulls are better than the typical spin, too.
     assert nulls.error[nulls.top_spins].max() <= np.median(nulls.error)

@@ -34,7 +34,8 @@ def mirrored_brain() -> BrainDataset:
                         structure.copy(), centroids, sphere, np.zeros((34, 34), np.float32))
 
 
-def reference_permutation(groups: list[spins_module.SpinGroup], rotation: np.ndarray, size: int) -> np.ndarray:
+def reference_permutation(groups: list[spins_module.SpinGroup], rotation: np.ndarray,
+                          size: int) -> np.ndarray:
     """One spin, group by group, with the plain loop implementation of the Váša rule."""
     permutation = np.arange(size)
     for group in groups:
