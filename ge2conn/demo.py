@@ -1,4 +1,4 @@
-"""``make demo``: train and test SMT+[CLS] on dk82 (random split, fold 0) on the CPU and print test metrics.
+"""``make demo``: train and test SMT+[CLS] on dk82 (random split, fold 0) on the CPU; print test metrics.
 
 The paper trains for 110 epochs on a GPU; the demo uses a short CPU schedule (``--epochs``, default 30) so that
 it finishes in a few minutes. The paper-scale run is ``ge2conn fit --config configs/smt_cls.yaml``.
@@ -17,8 +17,18 @@ from rich.table import Table
 
 from ge2conn.main import Ge2connCLI
 
-SHOWN_METRICS = ("pearson", "spearman", "r2", "mse", "mae", "geodesic", "pearson_short", "pearson_long",
-                 "pearson_inter_hemispheric", "pearson_strong_positive")
+SHOWN_METRICS = (
+    "pearson",
+    "spearman",
+    "r2",
+    "mse",
+    "mae",
+    "geodesic",
+    "pearson_short",
+    "pearson_long",
+    "pearson_inter_hemispheric",
+    "pearson_strong_positive",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,23 +40,38 @@ def main(argv: list[str] | None = None) -> int:
     Returns:
         The exit status.
     """
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--dataset", default="dk82", help="dataset name or .h5 path (default: dk82)")
-    parser.add_argument("--epochs", type=int, default=30, help="training epochs (default: 30; the paper uses 110)")
+    parser.add_argument(
+        "--epochs", type=int, default=30, help="training epochs (default: 30; the paper uses 110)"
+    )
     parser.add_argument("--output", default=None, help="log/checkpoint folder (default: a temporary folder)")
     args = parser.parse_args(argv)
     console = Console()
     output = args.output or tempfile.mkdtemp(prefix="ge2conn-demo-")
-    console.print(f"[bold]ge2conn demo[/bold]: SMT+[CLS] on {args.dataset}, random split fold 0, "
-                  f"{args.epochs} CPU epochs (paper: 110 on a GPU). Logs: {output}")
+    console.print(
+        f"[bold]ge2conn demo[/bold]: SMT+[CLS] on {args.dataset}, random split fold 0, "
+        f"{args.epochs} CPU epochs (paper: 110 on a GPU). Logs: {output}"
+    )
     torch_threads = os.cpu_count() or 1
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", ".*does not have many workers.*")
-        cli = Ge2connCLI(args=["--config", "configs/smt_cls.yaml", "--config", "configs/trainer/cpu.yaml",
-                               f"--data.dataset={args.dataset}", f"--trainer.max_epochs={args.epochs}",
-                               f"--trainer.default_root_dir={output}", "--trainer.enable_model_summary=false"],
-                         run=False)
+        cli = Ge2connCLI(
+            args=[
+                "--config",
+                "configs/smt_cls.yaml",
+                "--config",
+                "configs/trainer/cpu.yaml",
+                f"--data.dataset={args.dataset}",
+                f"--trainer.max_epochs={args.epochs}",
+                f"--trainer.default_root_dir={output}",
+                "--trainer.enable_model_summary=false",
+            ],
+            run=False,
+        )
         cli.trainer.fit(cli.model, datamodule=cli.datamodule)
         results = cli.trainer.test(cli.model, datamodule=cli.datamodule, verbose=False)[0]
     elapsed = time.perf_counter() - start
@@ -58,8 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         if value is not None:
             table.add_row(name, f"{value:.4f}")
     console.print(table)
-    console.print(f"train + test wall time: {elapsed:.0f} s on {torch_threads} CPU core(s); "
-                  f"TensorBoard: tensorboard --logdir {output}")
+    console.print(
+        f"train + test wall time: {elapsed:.0f} s on {torch_threads} CPU core(s); "
+        f"TensorBoard: tensorboard --logdir {output}"
+    )
     return 0
 
 

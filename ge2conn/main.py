@@ -59,12 +59,23 @@ class Ge2connCLI(LightningCLI):
         for name in ("num_genes", "num_regions", "coordinate_mean", "coordinate_std"):
             parser.link_arguments(f"data.{name}", f"model.init_args.{name}", apply_on="instantiate")
         parser.add_lightning_class_args(StableCheckpoint, "checkpoint")
-        parser.set_defaults({"checkpoint.monitor": "val/loss", "checkpoint.mode": "min",
-                             "checkpoint.save_last": True, "checkpoint.save_top_k": 1,
-                             "checkpoint.filename": "best-{epoch:03d}"})
+        parser.set_defaults(
+            {
+                "checkpoint.monitor": "val/loss",
+                "checkpoint.mode": "min",
+                "checkpoint.save_last": True,
+                "checkpoint.save_top_k": 1,
+                "checkpoint.filename": "best-{epoch:03d}",
+            }
+        )
         parser.add_lightning_class_args(EarlyStopping, "early_stopping")
-        parser.set_defaults({"early_stopping.monitor": "val/loss", "early_stopping.mode": "min",
-                             "early_stopping.patience": 20})
+        parser.set_defaults(
+            {
+                "early_stopping.monitor": "val/loss",
+                "early_stopping.mode": "min",
+                "early_stopping.patience": 20,
+            }
+        )
         parser.add_lightning_class_args(RestoreBestWeights, "best_weights")
         parser.add_lightning_class_args(ConnectomeFigures, "figures")
         parser.add_lightning_class_args(LearningRateMonitor, "lr_monitor")

@@ -11,8 +11,9 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 
-def edges_to_matrices(rows: np.ndarray, cols: np.ndarray, prediction: np.ndarray,
-                      target: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def edges_to_matrices(
+    rows: np.ndarray, cols: np.ndarray, prediction: np.ndarray, target: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rebuild symmetric true and predicted matrices over the regions that the edges touch.
 
     Args:
@@ -25,7 +26,7 @@ def edges_to_matrices(rows: np.ndarray, cols: np.ndarray, prediction: np.ndarray
         ``(regions, true_matrix, predicted_matrix)``; unobserved entries and the diagonal are NaN.
     """
     regions, inverse = np.unique(np.concatenate([rows, cols]), return_inverse=True)
-    local_rows, local_cols = inverse[: len(rows)], inverse[len(rows):]
+    local_rows, local_cols = inverse[: len(rows)], inverse[len(rows) :]
     size = len(regions)
     true_matrix = np.full((size, size), np.nan)
     predicted_matrix = np.full((size, size), np.nan)
@@ -35,8 +36,9 @@ def edges_to_matrices(rows: np.ndarray, cols: np.ndarray, prediction: np.ndarray
     return regions, true_matrix, predicted_matrix
 
 
-def connectome_figure(rows: np.ndarray, cols: np.ndarray, prediction: np.ndarray, target: np.ndarray,
-                      title: str = "") -> Figure:
+def connectome_figure(
+    rows: np.ndarray, cols: np.ndarray, prediction: np.ndarray, target: np.ndarray, title: str = ""
+) -> Figure:
     """True vs predicted connectome heatmaps (shared colour scale) and a scatter plot of the edges.
 
     Args:

@@ -29,8 +29,8 @@ class RestoreBestWeights(Callback):
         self.best_state: dict[str, torch.Tensor] | None = None
 
     def _settings(self, pl_module: LightningModule) -> tuple[str, str]:
-        monitor = self.monitor or getattr(pl_module, "monitor", "val/loss")
-        mode = self.mode or getattr(pl_module, "mode", "min")
+        monitor = self.monitor or str(getattr(pl_module, "monitor", "val/loss"))
+        mode = self.mode or str(getattr(pl_module, "mode", "min"))
         return monitor, mode
 
     def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
@@ -44,13 +44,15 @@ class RestoreBestWeights(Callback):
         score = float(value)
         if math.isnan(score):
             return
-        improved = math.isnan(self.best_score) or (score < self.best_score if mode == "min"
-                                                   else score > self.best_score)
+        improved = math.isnan(self.best_score) or (
+            score < self.best_score if mode == "min" else score > self.best_score
+        )
         if improved:
             self.best_score = score
             self.best_epoch = trainer.current_epoch
-            self.best_state = {name: tensor.detach().clone()
-                               for name, tensor in pl_module.state_dict().items()}
+            self.best_state = {
+                name: tensor.detach().clone() for name, tensor in pl_module.state_dict().items()
+            }
 
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         """Load the best weights back into the module."""

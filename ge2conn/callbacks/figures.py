@@ -24,10 +24,10 @@ def gather_uneven(pl_module: LightningModule, tensor: Tensor) -> Tensor:
     if pl_module.trainer.world_size == 1:
         return tensor
     length = torch.tensor([tensor.numel()], device=tensor.device)
-    lengths = pl_module.all_gather(length).flatten()
+    lengths = torch.as_tensor(pl_module.all_gather(length)).flatten()
     padded = torch.zeros(int(lengths.max()), dtype=tensor.dtype, device=tensor.device)
     padded[: tensor.numel()] = tensor
-    gathered = pl_module.all_gather(padded)
+    gathered = torch.as_tensor(pl_module.all_gather(padded))
     return torch.cat([gathered[rank, : int(lengths[rank])] for rank in range(gathered.shape[0])])
 
 
@@ -48,20 +48,27 @@ class ConnectomeFigures(Callback):
         outputs = getattr(pl_module, "epoch_outputs", {}).get(stage) or []
         if not outputs:
             return
-        columns = {key: gather_uneven(pl_module, torch.cat([output[key] for output in outputs]))
-                   for key in ("rows", "cols", "prediction", "target")}
+        columns = {
+            key: gather_uneven(pl_module, torch.cat([output[key] for output in outputs]))
+            for key in ("rows", "cols", "prediction", "target")
+        }
         if not trainer.is_global_zero:
             return
         loggers = [logger for logger in trainer.loggers if isinstance(logger, TensorBoardLogger)]
         if not loggers:
             return
         arrays = {key: value.detach().float().cpu().numpy() for key, value in columns.items()}
-        figure = connectome_figure(arrays["rows"].astype(int), arrays["cols"].astype(int),
-                                   arrays["prediction"], arrays["target"],
-                                   title=f"{stage}, epoch {trainer.current_epoch}")
+        figure = connectome_figure(
+            arrays["rows"].astype(int),
+            arrays["cols"].astype(int),
+            arrays["prediction"],
+            arrays["target"],
+            title=f"{stage}, epoch {trainer.current_epoch}",
+        )
         for logger in loggers:
-            logger.experiment.add_figure(f"figures/{stage}_connectome", figure,
-                                         global_step=trainer.global_step)
+            logger.experiment.add_figure(
+                f"figures/{stage}_connectome", figure, global_step=trainer.global_step
+            )
         plt.close(figure)
 
     def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:

@@ -53,8 +53,15 @@ class ConnectomeWriter(Callback):
         """Forget earlier predictions."""
         self._parts = []
 
-    def on_predict_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any,
-                             batch_idx: int, dataloader_idx: int = 0) -> None:
+    def on_predict_batch_end(
+        self,
+        trainer: Trainer,
+        pl_module: LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
         """Keep this batch's (rows, cols, prediction)."""
         if self.output is not None and isinstance(outputs, dict):
             self._parts.append({key: outputs[key].detach() for key in ("rows", "cols", "prediction")})
@@ -63,20 +70,31 @@ class ConnectomeWriter(Callback):
         """Gather predictions from every rank and write the matrix on rank zero."""
         if self.output is None or not self._parts:
             return
-        columns = {key: gather_uneven(pl_module, torch.cat([part[key] for part in self._parts]))
-                   for key in ("rows", "cols", "prediction")}
+        columns = {
+            key: gather_uneven(pl_module, torch.cat([part[key] for part in self._parts]))
+            for key in ("rows", "cols", "prediction")
+        }
         datamodule = trainer.datamodule  # type: ignore[attr-defined]
         regions = datamodule.region_tensors(pl_module.device)
         extras: dict[str, np.ndarray] = {}
         if self.embeddings:
             with torch.no_grad():
-                extras["embeddings"] = pl_module.region_embeddings(  # type: ignore[operator]
-                    regions["expression"], regions["coordinates"]).float().cpu().numpy()
-        if self.attention and hasattr(pl_module.network, "attention_maps"):
+                extras["embeddings"] = (
+                    pl_module.region_embeddings(  # type: ignore[operator]
+                        regions["expression"], regions["coordinates"]
+                    )
+                    .float()
+                    .cpu()
+                    .numpy()
+                )
+        network: Any = getattr(pl_module, "network", None)
+        if self.attention and hasattr(network, "attention_maps"):
             with torch.no_grad():
                 index = torch.arange(regions["expression"].shape[0], device=pl_module.device)
-                maps = pl_module.network.attention_maps(regions["expression"], regions["coordinates"], index)
-                extras["attention"] = torch.stack([layer.float().mean(dim=(0, 1)) for layer in maps]).cpu().numpy()
+                maps = network.attention_maps(regions["expression"], regions["coordinates"], index)
+                extras["attention"] = (
+                    torch.stack([layer.float().mean(dim=(0, 1)) for layer in maps]).cpu().numpy()
+                )
         if not trainer.is_global_zero:
             return
         size = int(regions["expression"].shape[0])

@@ -117,8 +117,14 @@ class EdgeRegressionTask(LightningModule, ABC):
         penalty = self.regularization()
         if penalty is not None:
             loss = loss + penalty
-        self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True,
-                 batch_size=int(batch["rows"].numel()))
+        self.log(
+            "train/loss",
+            loss,
+            on_step=False,
+            on_epoch=True,
+            prog_bar=True,
+            batch_size=int(batch["rows"].numel()),
+        )
         return loss
 
     def _evaluate(self, batch: Batch, stage: str) -> Tensor:
@@ -126,12 +132,27 @@ class EdgeRegressionTask(LightningModule, ABC):
         target = batch["target"].float()
         loss = nn.functional.mse_loss(prediction, target)
         size = int(batch["rows"].numel())
-        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=stage == "val",
-                 batch_size=size, sync_dist=True)
+        self.log(
+            f"{stage}/loss",
+            loss,
+            on_step=False,
+            on_epoch=True,
+            prog_bar=stage == "val",
+            batch_size=size,
+            sync_dist=True,
+        )
         if stage in self.metrics:
-            self.metrics[stage].update(preds=prediction, target=target, rows=batch["rows"], cols=batch["cols"])
-        self.epoch_outputs[stage].append({"rows": batch["rows"].detach(), "cols": batch["cols"].detach(),
-                                          "prediction": prediction.detach(), "target": target.detach()})
+            self.metrics[stage].update(
+                preds=prediction, target=target, rows=batch["rows"], cols=batch["cols"]
+            )
+        self.epoch_outputs[stage].append(
+            {
+                "rows": batch["rows"].detach(),
+                "cols": batch["cols"].detach(),
+                "prediction": prediction.detach(),
+                "target": target.detach(),
+            }
+        )
         return loss
 
     def on_validation_epoch_start(self) -> None:
@@ -191,12 +212,19 @@ class EdgeRegressionTask(LightningModule, ABC):
         parameters = [parameter for parameter in self.parameters() if parameter.requires_grad]
         if not parameters:
             return None
-        optimizer = torch.optim.AdamW(parameters, lr=self.hparams["learning_rate"],
-                                      weight_decay=self.hparams["weight_decay"])
+        optimizer = torch.optim.AdamW(
+            parameters, lr=self.hparams["learning_rate"], weight_decay=self.hparams["weight_decay"]
+        )
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode=self.mode, factor=self.hparams["lr_factor"], patience=self.hparams["lr_patience"])
-        return {"optimizer": optimizer,
-                "lr_scheduler": {"scheduler": scheduler, "monitor": self.monitor, "interval": "epoch"}}
+            optimizer,
+            mode="max" if self.mode == "max" else "min",
+            factor=self.hparams["lr_factor"],
+            patience=self.hparams["lr_patience"],
+        )
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "monitor": self.monitor, "interval": "epoch"},
+        }
 
 
 class ClosedFormTask(EdgeRegressionTask):
@@ -212,7 +240,8 @@ class ClosedFormTask(EdgeRegressionTask):
         """Fit the closed form on the training edges, then limit the fit loop to one epoch."""
         datamodule = self.trainer.datamodule  # type: ignore[attr-defined]
         expression, coordinates, rows, cols, targets = datamodule.training_arrays()
-        self.network.fit(expression, coordinates, rows, cols, targets)
+        network: Any = self.network  # a FittedPairModel: its numpy ``fit`` is not part of PairModel
+        network.fit(expression, coordinates, rows, cols, targets)
         self.network.to(self.device)
         self.trainer.fit_loop.max_epochs = self.trainer.current_epoch + 1
 

@@ -40,9 +40,16 @@ class BilinearLowRankTask(EdgeRegressionTask):
         lr_patience: int = 10,
         lr_factor: float = 0.5,
     ) -> None:
-        super().__init__(num_genes=num_genes, num_regions=num_regions, coordinate_mean=coordinate_mean,
-                         coordinate_std=coordinate_std, learning_rate=learning_rate, weight_decay=weight_decay,
-                         lr_patience=lr_patience, lr_factor=lr_factor)
+        super().__init__(
+            num_genes=num_genes,
+            num_regions=num_regions,
+            coordinate_mean=coordinate_mean,
+            coordinate_std=coordinate_std,
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            lr_patience=lr_patience,
+            lr_factor=lr_factor,
+        )
 
     def configure_models(self) -> None:
         """Build the low-rank bilinear network."""
@@ -84,13 +91,21 @@ class ConnectomeModelTask(ClosedFormTask):
         pca_variance: float = 0.95,
         pls_components: int = 10,
     ) -> None:
-        super().__init__(num_genes=num_genes, num_regions=num_regions, coordinate_mean=coordinate_mean,
-                         coordinate_std=coordinate_std)
+        super().__init__(
+            num_genes=num_genes,
+            num_regions=num_regions,
+            coordinate_mean=coordinate_mean,
+            coordinate_std=coordinate_std,
+        )
 
     def configure_models(self) -> None:
         """Build the (unfitted) Connectome Model."""
         hparams = self.hparams
-        self.network = ConnectomeModel(num_genes=hparams["num_genes"], features=hparams["features"],
-                                       ridge=hparams["ridge"], solver=hparams["solver"],
-                                       pca_variance=hparams["pca_variance"],
-                                       pls_components=hparams["pls_components"])
+        self.network = ConnectomeModel(
+            num_genes=hparams["num_genes"],
+            features=hparams["features"],
+            ridge=hparams["ridge"],
+            solver=hparams["solver"],
+            pca_variance=hparams["pca_variance"],
+            pls_components=hparams["pls_components"],
+        )

@@ -43,11 +43,19 @@ class MLPTask(EdgeRegressionTask):
         lr_factor: float = 0.5,
     ) -> None:
         if inputs not in ("expression", "expression+coordinates", "coordinates"):
-            raise ValueError(f"inputs must be 'expression', 'expression+coordinates' or 'coordinates', "
-                             f"got {inputs!r}")
-        super().__init__(num_genes=num_genes, num_regions=num_regions, coordinate_mean=coordinate_mean,
-                         coordinate_std=coordinate_std, learning_rate=learning_rate, weight_decay=weight_decay,
-                         lr_patience=lr_patience, lr_factor=lr_factor)
+            raise ValueError(
+                f"inputs must be 'expression', 'expression+coordinates' or 'coordinates', got {inputs!r}"
+            )
+        super().__init__(
+            num_genes=num_genes,
+            num_regions=num_regions,
+            coordinate_mean=coordinate_mean,
+            coordinate_std=coordinate_std,
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            lr_patience=lr_patience,
+            lr_factor=lr_factor,
+        )
 
     def configure_models(self) -> None:
         """Build the MLP variant named by ``inputs``."""
@@ -55,10 +63,19 @@ class MLPTask(EdgeRegressionTask):
         mean, std = self.coordinate_statistics
         hidden = hparams["hidden_sizes"] or (512, 256, 128)
         if hparams["inputs"] == "coordinates":
-            self.network = CoordsMLP(num_genes=hparams["num_genes"], hidden_sizes=hidden, dropout=hparams["dropout"],
-                                     coordinate_mean=mean, coordinate_std=std)
+            self.network = CoordsMLP(
+                num_genes=hparams["num_genes"],
+                hidden_sizes=hidden,
+                dropout=hparams["dropout"],
+                coordinate_mean=mean,
+                coordinate_std=std,
+            )
         else:
-            self.network = MLP(num_genes=hparams["num_genes"],
-                               use_coordinates=hparams["inputs"] == "expression+coordinates",
-                               hidden_sizes=hidden, dropout=hparams["dropout"], coordinate_mean=mean,
-                               coordinate_std=std)
+            self.network = MLP(
+                num_genes=hparams["num_genes"],
+                use_coordinates=hparams["inputs"] == "expression+coordinates",
+                hidden_sizes=hidden,
+                dropout=hparams["dropout"],
+                coordinate_mean=mean,
+                coordinate_std=std,
+            )

@@ -29,8 +29,12 @@ class RulesBasedTask(ClosedFormTask):
         rule: Literal["exp_decay", "gaussian", "cge"] = "exp_decay",
         pca_variance: float = 0.95,
     ) -> None:
-        super().__init__(num_genes=num_genes, num_regions=num_regions, coordinate_mean=coordinate_mean,
-                         coordinate_std=coordinate_std)
+        super().__init__(
+            num_genes=num_genes,
+            num_regions=num_regions,
+            coordinate_mean=coordinate_mean,
+            coordinate_std=coordinate_std,
+        )
 
     def configure_models(self) -> None:
         """Build the (unfitted) rule."""

@@ -53,9 +53,16 @@ class SMTTask(EdgeRegressionTask):
         lr_patience: int = 10,
         lr_factor: float = 0.5,
     ) -> None:
-        super().__init__(num_genes=num_genes, num_regions=num_regions, coordinate_mean=coordinate_mean,
-                         coordinate_std=coordinate_std, learning_rate=learning_rate, weight_decay=weight_decay,
-                         lr_patience=lr_patience, lr_factor=lr_factor)
+        super().__init__(
+            num_genes=num_genes,
+            num_regions=num_regions,
+            coordinate_mean=coordinate_mean,
+            coordinate_std=coordinate_std,
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            lr_patience=lr_patience,
+            lr_factor=lr_factor,
+        )
 
     def configure_models(self) -> None:
         """Build the SMT from the hyperparameters."""

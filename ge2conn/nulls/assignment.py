@@ -76,29 +76,34 @@ def vasa_assign(rotated: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Ten
 
 def _vasa_assign(rotated: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     spins, size = rotated.shape[0], rotated.shape[1]
-    # distance[s, i, j]: rotated region i to original position j. Taken targets become +inf. Exact
-    # differences, not |a|² + |b|² - 2ab, whose float32 round-off would reorder near-equal distances.
+    # distance[s, i, j]: rotated region i to original position j. Exact differences, not
+    # |a|² + |b|² - 2ab, whose float32 round-off would reorder near-equal distances.
     distance = torch.cdist(rotated, targets.expand(spins, size, 3).contiguous(),
                            compute_mode="donot_use_mm_for_euclid_dist")
     nearest, nearest_target = distance.min(dim=2)
+    score = nearest.clone()  # nearest free distance of unassigned regions, -inf once assigned
     assignment = torch.full((spins, size), -1, dtype=torch.int64)
     cost = torch.zeros(spins, dtype=distance.dtype)
     done = torch.zeros((spins, size), dtype=torch.bool)
+    taken = torch.zeros((spins, size), dtype=torch.bool)
     every_spin = torch.arange(spins)
     for _ in range(size):
-        region = nearest.masked_fill(done, -torch.inf).argmax(dim=1)
+        region = score.argmax(dim=1)
         target = nearest_target[every_spin, region]
         cost += nearest[every_spin, region]
         assignment[every_spin, region] = target
+        score[every_spin, region] = -torch.inf
         done[every_spin, region] = True
-        distance[every_spin, :, target] = torch.inf
-        # Only regions whose nearest target was just taken need a new nearest free target.
+        taken[every_spin, target] = True
+        # Only regions whose nearest target was just taken need a new nearest free target (usually one or
+        # two per spin), so the distance matrix is read row by row and never rewritten.
         stale = (nearest_target == target[:, None]) & ~done
         spin_index, region_index = stale.nonzero(as_tuple=True)
         if spin_index.numel():
-            rows = distance[spin_index, region_index]
+            rows = distance[spin_index, region_index].masked_fill(taken[spin_index], torch.inf)
             new_nearest, new_target = rows.min(dim=1)
             nearest[spin_index, region_index] = new_nearest
+            score[spin_index, region_index] = new_nearest
             nearest_target[spin_index, region_index] = new_target
     return assignment, cost
 
