@@ -1,7 +1,7 @@
-"""``make demo``: train and test SMT+[CLS] on dk82 (random split, fold 0) on the CPU; print test metrics.
+"""``make demo``: train and test SMT+[CLS] on dk82 (random split, fold 0) on CPU, print test metrics.
 
-The paper trains for 110 epochs on a GPU; the demo uses a short CPU schedule (``--epochs``, default 30) so that
-it finishes in a few minutes. The paper-scale run is ``ge2conn fit --config configs/smt_cls.yaml``.
+The paper trains for 110 epochs on a GPU; the demo uses a short CPU schedule (``--epochs``, default 30) so
+that it finishes in a few minutes. The paper-scale run is ``ge2conn fit --config configs/smt_cls.yaml``.
 """
 
 from __future__ import annotations
@@ -9,13 +9,11 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-import time
-import warnings
 
 from rich.console import Console
 from rich.table import Table
 
-from ge2conn.main import Ge2connCLI
+from ge2conn.training import fit_and_test
 
 SHOWN_METRICS = (
     "pearson",
@@ -56,25 +54,17 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.epochs} CPU epochs (paper: 110 on a GPU). Logs: {output}"
     )
     torch_threads = os.cpu_count() or 1
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", ".*does not have many workers.*")
-        cli = Ge2connCLI(
-            args=[
-                "--config",
-                "configs/smt_cls.yaml",
-                "--config",
-                "configs/trainer/cpu.yaml",
-                f"--data.dataset={args.dataset}",
-                f"--trainer.max_epochs={args.epochs}",
-                f"--trainer.default_root_dir={output}",
-                "--trainer.enable_model_summary=false",
-            ],
-            run=False,
-        )
-        cli.trainer.fit(cli.model, datamodule=cli.datamodule)
-        results = cli.trainer.test(cli.model, datamodule=cli.datamodule, verbose=False)[0]
-    elapsed = time.perf_counter() - start
+    run = fit_and_test(
+        ["configs/smt_cls.yaml", "configs/trainer/cpu.yaml"],
+        [
+            f"--data.dataset={args.dataset}",
+            f"--trainer.max_epochs={args.epochs}",
+            f"--trainer.default_root_dir={output}",
+            "--trainer.enable_model_summary=false",
+        ],
+    )
+    results = run.metrics
+    elapsed = results["wall_time_s"]
     table = Table(title=f"SMT+[CLS] on {args.dataset}: test edges (best-on-validation weights)")
     table.add_column("metric")
     table.add_column("value", justify="right")
