@@ -10,7 +10,7 @@ import importlib
 import sys
 from collections.abc import Callable
 
-from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor
+from lightning.pytorch.callbacks import EarlyStopping
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 import ge2conn.models  # noqa: F401  (registers every task so short class names resolve)
@@ -78,8 +78,6 @@ class Ge2connCLI(LightningCLI):
         )
         parser.add_lightning_class_args(RestoreBestWeights, "best_weights")
         parser.add_lightning_class_args(ConnectomeFigures, "figures")
-        parser.add_lightning_class_args(LearningRateMonitor, "lr_monitor")
-        parser.set_defaults({"lr_monitor.logging_interval": "epoch"})
         parser.add_lightning_class_args(ConnectomeWriter, "prediction")
 
 

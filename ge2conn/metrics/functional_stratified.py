@@ -92,7 +92,7 @@ def region_pair_distance_bins(coordinates: Tensor, distance_bins: Sequence[float
         distance_bins: Increasing thresholds in mm; bin k holds distances in ``[b_{k−1}, b_k)``.
 
     Returns:
-        An ``int16`` ``(R, R)`` table of bin codes (an integer table is immune to the dtype casts that
+        An ``int32`` ``(R, R)`` table of bin codes (an integer table is immune to the dtype casts that
         Lightning applies to modules, unlike float coordinates).
     """
     if coordinates.ndim != 2 or coordinates.shape[1] != 3:
@@ -102,7 +102,8 @@ def region_pair_distance_bins(coordinates: Tensor, distance_bins: Sequence[float
     thresholds = torch.tensor(
         [float(value) for value in distance_bins], dtype=torch.float64, device=points.device
     )
-    return torch.bucketize(distances, thresholds, right=True).to(torch.int16)
+    # int32, not int16: gloo (DDP on CPU) cannot broadcast int16 buffers.
+    return torch.bucketize(distances, thresholds, right=True).to(torch.int32)
 
 
 def _stratified_update(

@@ -127,6 +127,12 @@ class EdgeRegressionTask(LightningModule, ABC):
         )
         return loss
 
+    def on_train_epoch_end(self) -> None:
+        """Log the learning rate (ReduceLROnPlateau changes it), without needing a logger-bound callback."""
+        optimizers = self.trainer.optimizers
+        if optimizers and optimizers[0].param_groups:  # closed-form models run with a parameterless mock
+            self.log("train/lr", float(optimizers[0].param_groups[0]["lr"]), on_epoch=True)
+
     def _evaluate(self, batch: Batch, stage: str) -> Tensor:
         prediction = self(batch["expression"], batch["coordinates"], batch["rows"], batch["cols"]).float()
         target = batch["target"].float()
@@ -156,12 +162,22 @@ class EdgeRegressionTask(LightningModule, ABC):
         return loss
 
     def on_validation_epoch_start(self) -> None:
-        """Forget the previous epoch's stored predictions."""
+        """Forget the previous epoch's stored predictions; cache region encodings for this loop."""
         self.epoch_outputs["val"] = []
+        self.network.enable_region_cache()
 
     def on_test_epoch_start(self) -> None:
-        """Forget earlier stored test predictions."""
+        """Forget earlier stored test predictions; cache region encodings for this loop."""
         self.epoch_outputs["test"] = []
+        self.network.enable_region_cache()
+
+    def on_predict_epoch_start(self) -> None:
+        """Cache region encodings for this loop: all-pairs prediction then encodes each region once."""
+        self.network.enable_region_cache()
+
+    def on_predict_epoch_end(self) -> None:
+        """Free the region cache."""
+        self.network.disable_region_cache()
 
     def validation_step(self, batch: Batch, batch_idx: int) -> Tensor:
         """Evaluate symmetric predictions on validation edges (each unordered pair once)."""
@@ -182,11 +198,13 @@ class EdgeRegressionTask(LightningModule, ABC):
         self.metrics[stage].reset()
 
     def on_validation_epoch_end(self) -> None:
-        """Compute and log the validation metrics."""
+        """Compute and log the validation metrics; free the region cache."""
+        self.network.disable_region_cache()
         self._log_metrics("val")
 
     def on_test_epoch_end(self) -> None:
-        """Compute and log the test metrics."""
+        """Compute and log the test metrics; free the region cache."""
+        self.network.disable_region_cache()
         self._log_metrics("test")
 
     def predict_step(self, batch: Batch, batch_idx: int) -> dict[str, Tensor]:
@@ -212,8 +230,14 @@ class EdgeRegressionTask(LightningModule, ABC):
         parameters = [parameter for parameter in self.parameters() if parameter.requires_grad]
         if not parameters:
             return None
+        # The fused kernel does the whole update in one pass per tensor: ~5x faster than the default
+        # multi-tensor path on CPU (it dominates an MLP step, whose first layer has 2G x 512 weights).
+        fused = all(parameter.device.type in ("cpu", "cuda") for parameter in parameters)
         optimizer = torch.optim.AdamW(
-            parameters, lr=self.hparams["learning_rate"], weight_decay=self.hparams["weight_decay"]
+            parameters,
+            lr=self.hparams["learning_rate"],
+            weight_decay=self.hparams["weight_decay"],
+            fused=fused or None,
         )
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer,

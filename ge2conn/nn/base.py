@@ -3,17 +3,39 @@
 A pair model predicts ``Y[rows, cols]`` from region features. It is split into a region encoder
 (:meth:`PairModel.encode_regions`, one row per region) and a pair decoder (:meth:`PairModel.decode`), so
 that a batch of pairs encodes each distinct region once and gathers, instead of encoding both ends of every
-pair.
+pair. Two further savings build on that split:
+
+- :meth:`PairModel.decode_indexed` decodes pairs from the distinct encodings and two index vectors, so that a
+  decoder whose first layer is linear in ``[z_i ‖ z_j]`` can project each distinct region once instead of
+  each pair (see :meth:`ge2conn.nn.decoders.PairDecoder.forward_indexed`).
+- In evaluation, an opt-in region cache (:meth:`PairModel.region_cache`) keeps the encodings across batches,
+  so predicting every pair of R regions encodes R regions once instead of once per batch.
 """
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import torch
 from numpy.typing import NDArray
 from torch import Tensor, nn
+
+
+@dataclass
+class _RegionCache:
+    """Encodings of the regions of one (expression, coordinates) pair under one set of weights."""
+
+    expression: Tensor  # held (not just its id) so that the id cannot be reused by a new tensor
+    coordinates: Tensor
+    key: tuple[Any, ...]
+    encodings: Tensor | None  # (R, D) once the first region is encoded; rows valid where ``computed``
+    computed: Tensor  # (R,) bool
+
+    def holds(self, expression: Tensor, coordinates: Tensor, key: tuple[Any, ...]) -> bool:
+        return self.expression is expression and self.coordinates is coordinates and self.key == key
 
 
 class PairModel(nn.Module, ABC):
@@ -31,6 +53,10 @@ class PairModel(nn.Module, ABC):
 
     has_embeddings: ClassVar[bool] = True
     is_closed_form: ClassVar[bool] = False
+
+    # Region cache state (plain attributes, not module state: never saved, never moved between devices).
+    _region_cache_enabled: bool = False
+    _region_cache: _RegionCache | None = None
 
     @abstractmethod
     def encode_regions(self, expression: Tensor, coordinates: Tensor) -> Tensor:
@@ -56,14 +82,34 @@ class PairModel(nn.Module, ABC):
             (B,) predictions f(i, j), not symmetrized.
         """
 
+    def decode_indexed(self, encoded: Tensor, index_i: Tensor, index_j: Tensor) -> Tensor:
+        """Decode pairs given as indices into a table of encoded regions.
+
+        Equals ``decode(encoded[index_i], encoded[index_j])``, which is what this default does; models whose
+        decoder can work per region (a first layer linear in ``[z_i ‖ z_j]``) override it to avoid gathering
+        and multiplying one wide row per pair.
+
+        Args:
+            encoded: (U, D) encodings of distinct regions.
+            index_i: (B,) long rows of ``encoded`` for the first region of each pair.
+            index_j: (B,) long rows of ``encoded`` for the second region of each pair.
+
+        Returns:
+            (B,) predictions f(i, j), not symmetrized.
+        """
+        return self.decode(encoded[index_i], encoded[index_j])
+
     def _encode_distinct(
         self, expression: Tensor, coordinates: Tensor, rows: Tensor, cols: Tensor
-    ) -> tuple[Tensor, Tensor]:
+    ) -> tuple[Tensor, Tensor, Tensor]:
         # Encode each region of rows ∪ cols once; a batch of pairs touches far fewer regions than 2B.
         regions, inverse = torch.unique(torch.cat([rows, cols]), return_inverse=True)
-        encoded = self.encode_regions(expression[regions], coordinates[regions])
+        if self._region_cache_active():
+            encoded = self._cached_encodings(expression, coordinates, regions)
+        else:
+            encoded = self.encode_regions(expression[regions], coordinates[regions])
         batch_size = rows.shape[0]
-        return encoded[inverse[:batch_size]], encoded[inverse[batch_size:]]
+        return encoded, inverse[:batch_size], inverse[batch_size:]
 
     def forward(self, expression: Tensor, coordinates: Tensor, rows: Tensor, cols: Tensor) -> Tensor:
         """Predict ``Y[rows, cols]``, possibly asymmetric.
@@ -77,16 +123,16 @@ class PairModel(nn.Module, ABC):
         Returns:
             (B,) raw predictions f(i, j).
         """
-        embeddings_i, embeddings_j = self._encode_distinct(expression, coordinates, rows, cols)
-        return self.decode(embeddings_i, embeddings_j)
+        encoded, index_i, index_j = self._encode_distinct(expression, coordinates, rows, cols)
+        return self.decode_indexed(encoded, index_i, index_j)
 
     def predict_symmetric(
         self, expression: Tensor, coordinates: Tensor, rows: Tensor, cols: Tensor
     ) -> Tensor:
         """Predict ``(f(i, j) + f(j, i)) / 2``, encoding each distinct region once for both orientations.
 
-        Both orientations go through a single :meth:`decode` call so that batch-dependent layers (BatchNorm in
-        training mode) see the same batch for f(i, j) and f(j, i).
+        Both orientations go through a single :meth:`decode_indexed` call so that batch-dependent layers
+        (BatchNorm in training mode) see the same batch for f(i, j) and f(j, i).
 
         Args:
             expression: (R, G) expression of all regions.
@@ -97,10 +143,74 @@ class PairModel(nn.Module, ABC):
         Returns:
             (B,) symmetric predictions.
         """
-        embeddings_i, embeddings_j = self._encode_distinct(expression, coordinates, rows, cols)
-        both = self.decode(torch.cat([embeddings_i, embeddings_j]), torch.cat([embeddings_j, embeddings_i]))
+        encoded, index_i, index_j = self._encode_distinct(expression, coordinates, rows, cols)
+        both = self.decode_indexed(encoded, torch.cat([index_i, index_j]), torch.cat([index_j, index_i]))
         batch_size = rows.shape[0]
         return 0.5 * (both[:batch_size] + both[batch_size:])
+
+    # ------------------------------------------------------------------------------------ region cache
+    @contextmanager
+    def region_cache(self) -> Iterator[None]:
+        """Keep region encodings across calls while in evaluation mode without gradients.
+
+        Inside the context, :meth:`forward` and :meth:`predict_symmetric` encode a region the first time a
+        batch needs it and reuse that encoding in later batches, so predicting all pairs of R regions in many
+        batches encodes R regions once. The cache is only consulted when the module is in evaluation mode and
+        gradients are off (so dropout and the autograd graph cannot differ between batches); it is dropped
+        when the context ends, when the module enters training mode, and whenever a parameter, buffer, the
+        expression or the coordinates tensor changes (a different tensor object or an in-place update).
+        Changes made through ``.data`` escape the version check: keep the context to one evaluation loop.
+        """
+        self.enable_region_cache()
+        try:
+            yield
+        finally:
+            self.disable_region_cache()
+
+    def enable_region_cache(self) -> None:
+        """Start caching region encodings (see :meth:`region_cache`); the tasks call it per evaluation loop."""
+        self._region_cache_enabled = True
+        self._region_cache = None
+
+    def disable_region_cache(self) -> None:
+        """Stop caching region encodings and free the cache."""
+        self._region_cache_enabled = False
+        self._region_cache = None
+
+    def train(self, mode: bool = True) -> Self:
+        """Set training mode; entering training mode frees the region cache (it is evaluation-only)."""
+        if mode:
+            self._region_cache = None
+        return super().train(mode)
+
+    def _region_cache_active(self) -> bool:
+        return self._region_cache_enabled and not self.training and not torch.is_grad_enabled()
+
+    def _cache_key(self, expression: Tensor, coordinates: Tensor) -> tuple[Any, ...]:
+        # In-place updates (optimizer steps, load_state_dict, copy_) bump a tensor's version counter.
+        # Inference tensors have none; they can only change inside inference mode, so their identity is used.
+        tensors = [expression, coordinates, *self.parameters(), *self.buffers()]
+        versions = tuple(-1 if tensor.is_inference() else tensor._version for tensor in tensors)
+        device_type = expression.device.type
+        autocast = torch.is_autocast_enabled(device_type), torch.get_autocast_dtype(device_type)
+        return versions + autocast
+
+    def _cached_encodings(self, expression: Tensor, coordinates: Tensor, regions: Tensor) -> Tensor:
+        key = self._cache_key(expression, coordinates)
+        cache = self._region_cache
+        if cache is None or not cache.holds(expression, coordinates, key):
+            cache = _RegionCache(expression, coordinates, key, None,
+                                 torch.zeros(expression.shape[0], dtype=torch.bool, device=expression.device))
+            self._region_cache = cache
+        missing = regions[~cache.computed[regions]]
+        if missing.numel():
+            encoded = self.encode_regions(expression[missing], coordinates[missing])
+            if cache.encodings is None:
+                cache.encodings = encoded.new_empty((expression.shape[0], *encoded.shape[1:]))
+            cache.encodings[missing] = encoded
+            cache.computed[missing] = True
+        assert cache.encodings is not None  # every requested region is computed by now
+        return cache.encodings[regions]
 
     def encode(self, expression: Tensor, coordinates: Tensor, regions: Tensor) -> Tensor:
         """Region embeddings z_i of the regions given.

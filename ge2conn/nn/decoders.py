@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as functional
 from torch import Tensor, nn
 
 
@@ -44,3 +45,32 @@ class PairDecoder(nn.Module):
     def forward(self, embeddings_i: Tensor, embeddings_j: Tensor) -> Tensor:
         """Map (B, D) and (B, D) embeddings to (B,) predictions (order matters: f(i, j) ≠ f(j, i))."""
         return self.mlp(torch.cat([embeddings_i, embeddings_j], dim=-1)).squeeze(-1)
+
+    def forward_indexed(self, encoded: Tensor, index_i: Tensor, index_j: Tensor) -> Tensor:
+        """``forward(encoded[index_i], encoded[index_j])`` without building one ``[z_i ‖ z_j]`` row per pair.
+
+        The first layer is linear in the concatenation, ``W [z_i ‖ z_j] + b = W_i z_i + W_j z_j + b``, so when
+        there are fewer distinct regions U than pairs B it projects each region by both halves of W once
+        (``2 U D H`` multiply-adds instead of ``2 B D H``) and gathers the (B, H) sums; otherwise it gathers
+        the pairs and runs :meth:`forward`. The two agree up to float rounding.
+
+        Args:
+            encoded: (U, D) encodings of distinct regions.
+            index_i: (B,) long rows of ``encoded`` for the first region of each pair.
+            index_j: (B,) long rows of ``encoded`` for the second region of each pair.
+
+        Returns:
+            (B,) predictions.
+        """
+        if encoded.shape[0] >= index_i.shape[0]:
+            return self.forward(encoded[index_i], encoded[index_j])
+        first, *rest = self.mlp
+        assert isinstance(first, nn.Linear)  # built by mlp_blocks
+        hidden, width = first.out_features, encoded.shape[-1]
+        # Rows [0, H) of the stacked weight act on z_i, rows [H, 2H) on z_j: one GEMM for both halves.
+        stacked = first.weight.view(hidden, 2, width).transpose(0, 1).reshape(2 * hidden, width)
+        projected = functional.linear(encoded, stacked)
+        features = projected[index_i, :hidden] + projected[index_j, hidden:] + first.bias
+        for layer in rest:
+            features = layer(features)
+        return features.squeeze(-1)

@@ -51,6 +51,10 @@ class MLP(PairModel):
         """(B, D), (B, D) → (B,) MLP predictions."""
         return self.decoder(embeddings_i, embeddings_j)
 
+    def decode_indexed(self, encoded: Tensor, index_i: Tensor, index_j: Tensor) -> Tensor:
+        """Decode pairs of distinct encodings, projecting each region once (``PairDecoder.forward_indexed``)."""
+        return self.decoder.forward_indexed(encoded, index_i, index_j)
+
 
 class CoordsMLP(PairModel):
     """MLP on standardized coordinates ``[c_i ‖ c_j]`` only: the spatial control model.
@@ -85,3 +89,7 @@ class CoordsMLP(PairModel):
     def decode(self, embeddings_i: Tensor, embeddings_j: Tensor) -> Tensor:
         """(B, 3), (B, 3) → (B,) MLP predictions."""
         return self.decoder(embeddings_i, embeddings_j)
+
+    def decode_indexed(self, encoded: Tensor, index_i: Tensor, index_j: Tensor) -> Tensor:
+        """Decode pairs of distinct encodings, projecting each region once (``PairDecoder.forward_indexed``)."""
+        return self.decoder.forward_indexed(encoded, index_i, index_j)

@@ -191,7 +191,8 @@ def matches(path: str | Path, fingerprint: str, num_spins: int, seed: int) -> bo
         return False
 
 
-def load_null_permutation(nulls_path: str | Path, rank: int, region_labels: Sequence[str]) -> np.ndarray:
+def load_null_permutation(nulls_path: str | Path, rank: int,
+                          region_labels: Sequence[str] | np.ndarray) -> np.ndarray:
     """The permutation of the null of a given rank, checked against the regions it will be applied to.
 
     Args:

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from benchmarks.make_synthetic_s456 import make_synthetic_s456
 from ge2conn.data.format import BrainDataset
 from ge2conn.nulls.curves import DistanceBins, coexpression_matrix, euclidean_distances
 from ge2conn.nulls.generate import curve_parameters, generate_nulls, score_nulls
@@ -13,11 +12,6 @@ from ge2conn.nulls.generate import curve_parameters, generate_nulls, score_nulls
 @pytest.fixture(scope="module")
 def synthetic(synthetic_path) -> BrainDataset:
     return BrainDataset.load(synthetic_path)
-
-
-@pytest.fixture(scope="module")
-def s456() -> BrainDataset:
-    return make_synthetic_s456(seed=0)
 
 
 def test_score_is_the_summed_absolute_z_difference() -> None:

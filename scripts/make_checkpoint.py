@@ -1,0 +1,174 @@
+"""Regenerate the shipped checkpoint ``checkpoints/smt_cls_dk82.ckpt`` and its ``checkpoints/README.md``.
+
+Trains the small SMT+[CLS] (``configs/smt_cls_small.yaml``) on dk82, random split round 0 fold 0, on the CPU,
+tests the best-on-validation weights on the outer test regions, and copies the best checkpoint into
+``checkpoints/`` atomically. Optimizer, scheduler and loop states are dropped from the copy: they are only
+needed to resume training and would triple the file size; ``ge2conn predict``/``test``/``explain`` read the
+weights and hyperparameters only.
+
+Usage (from the repository root, dk82 built with ``ge2conn data build dk82``)::
+
+    PYTHONPATH=. python scripts/make_checkpoint.py [--epochs 40] [--output checkpoints]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+if str(REPOSITORY) not in sys.path:
+    sys.path.insert(0, str(REPOSITORY))
+
+from ge2conn.training import fit_and_test  # noqa: E402
+
+CONFIG_FILES: list[str | Path] = [
+    "configs/smt_cls_small.yaml",
+    "configs/trainer/cpu.yaml",
+    "configs/data/dk82.yaml",
+]
+CHECKPOINT_NAME = "smt_cls_dk82.ckpt"
+KEPT_KEYS = (
+    "epoch",
+    "global_step",
+    "pytorch-lightning_version",
+    "state_dict",
+    "hparams_name",
+    "hyper_parameters",
+    "datamodule_hparams_name",
+    "datamodule_hyper_parameters",
+)
+"""Checkpoint entries kept in the shipped file (weights, hyperparameters, provenance of the data)."""
+REPORTED_METRICS = (
+    "pearson",
+    "spearman",
+    "r2",
+    "mse",
+    "mae",
+    "geodesic",
+    "pearson_short",
+    "pearson_long",
+    "pearson_inter_hemispheric",
+)
+
+
+def atomic_torch_save(payload: dict[str, object], destination: Path) -> None:
+    """Write ``payload`` with ``torch.save`` to a temporary file beside ``destination``, then rename it.
+
+    Args:
+        payload: The checkpoint dictionary.
+        destination: Final path.
+    """
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent
+    )
+    os.close(handle)
+    try:
+        torch.save(payload, temporary)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, destination)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_readme(folder: Path, metrics: dict[str, float], epochs: int, size_bytes: int) -> None:
+    """Describe how the checkpoint was made and its test metrics in ``folder/README.md``.
+
+    Args:
+        folder: The checkpoints folder.
+        metrics: Metrics of the run (``test/...``, ``best_val_loss``, ``epochs``, ``wall_time_s``).
+        epochs: Requested maximum number of epochs.
+        size_bytes: Size of the checkpoint file.
+    """
+    rows = "\n".join(
+        f"| {name} | {metrics[f'test/{name}']:.4f} |"
+        for name in REPORTED_METRICS
+        if f"test/{name}" in metrics
+    )
+    text = f"""# Shipped checkpoints
+
+`{CHECKPOINT_NAME}` ({size_bytes / 1e6:.1f} MB) is a small SMT+[CLS] trained on dk82 (HCP group FC, AHBA
+expression of 80 Desikan-Killiany regions with samples). Regenerate it (a few minutes on a CPU) with
+
+    PYTHONPATH=. python scripts/make_checkpoint.py --epochs {epochs}
+
+- Model: `configs/smt_cls_small.yaml` (d_model 64, 2 layers, 4 heads, token size 60, d_out 5, decoder
+  [256, 128], lr 1e-3), CPU, float32, seed 0.
+- Data: `configs/data/dk82.yaml`, random region split round 0, fold 0 (75% of regions train, of which
+  12.5% validate; 25% test). Early stopping, the LR schedule and the kept weights only saw validation regions.
+- Training stopped after {int(metrics["epochs"]) + 1} epochs (at most {epochs}); best validation loss
+  {metrics["best_val_loss"]:.4f}; wall time {metrics["wall_time_s"]:.0f} s.
+- The file keeps weights and hyperparameters only (no optimizer state): it serves `ge2conn predict`,
+  `ge2conn test` and `ge2conn explain`, not resuming training.
+
+Test metrics (outer test regions of fold 0, each unordered pair once):
+
+| metric | value |
+|---|---|
+{rows}
+
+Usage:
+
+    ge2conn predict --config configs/smt_cls_small.yaml --ckpt_path checkpoints/{CHECKPOINT_NAME} \\
+        --prediction.output pred.npy
+    ge2conn explain checkpoints/{CHECKPOINT_NAME} --dataset dk82 --output explain_dk82
+"""
+    (folder / "README.md").write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train, test and ship the checkpoint.
+
+    Args:
+        argv: Command-line arguments (see ``--help``).
+
+    Returns:
+        The exit status.
+    """
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--epochs", type=int, default=40, help="maximum training epochs (default 40)")
+    parser.add_argument("--output", type=Path, default=REPOSITORY / "checkpoints", help="destination folder")
+    args = parser.parse_args(argv)
+    os.chdir(REPOSITORY)  # the config paths are relative to the repository root
+    with tempfile.TemporaryDirectory(prefix="ge2conn-checkpoint-") as workdir:
+        run = fit_and_test(
+            CONFIG_FILES,
+            [
+                "--data.split=random",
+                "--data.split_round=0",
+                "--data.fold=0",
+                "--seed_everything=0",
+                f"--trainer.max_epochs={args.epochs}",
+                f"--trainer.default_root_dir={workdir}",
+                "--trainer.enable_model_summary=false",
+                "--trainer.enable_progress_bar=false",
+                "--trainer.logger=false",
+            ],
+        )
+        callback = run.trainer.checkpoint_callback
+        best_path = getattr(callback, "best_model_path", "")
+        if not best_path:
+            print("error: training wrote no best checkpoint", file=sys.stderr)
+            return 1
+        checkpoint = torch.load(best_path, map_location="cpu", weights_only=True)
+        destination = args.output / CHECKPOINT_NAME
+        atomic_torch_save({key: checkpoint[key] for key in KEPT_KEYS if key in checkpoint}, destination)
+    write_readme(args.output, run.metrics, args.epochs, destination.stat().st_size)
+    print(f"wrote {destination} ({destination.stat().st_size / 1e6:.2f} MB); test metrics:")
+    for name in REPORTED_METRICS:
+        if f"test/{name}" in run.metrics:
+            print(f"  {name}: {run.metrics[f'test/{name}']:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
