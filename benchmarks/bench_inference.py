@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -57,10 +56,11 @@ def predict_all(task: EdgeRegressionTask, datamodule: EdgePairDataModule, device
                 precision: str) -> torch.Tensor:
     """Symmetric predictions of every predict edge through ``Trainer.predict`` (the user-facing path)."""
     trainer = Trainer(accelerator=device.type, devices=1, logger=False, enable_progress_bar=False,
-                      enable_model_summary=False, precision="bf16-mixed" if precision == "bf16" else "32-true")
+                      enable_model_summary=False,
+                      precision="bf16-mixed" if precision == "bf16" else "32-true")
     outputs = trainer.predict(task, datamodule=datamodule)
     assert outputs is not None
-    return torch.cat([output["prediction"] for output in outputs])  # type: ignore[call-overload, index]
+    return torch.cat([output["prediction"] for output in outputs])  # type: ignore[call-overload]
 
 
 def predict_uncached(task: EdgeRegressionTask, datamodule: EdgePairDataModule, device: torch.device,
@@ -122,9 +122,9 @@ def measure(arguments: argparse.Namespace) -> list[Row]:
     cached_predictions = predict_all(task, datamodule, device, arguments.precision)  # also the warm-up
     seconds, times = median_time(lambda: predict_all(task, datamodule, device, arguments.precision),
                                  arguments.repeats, device, warmup=0)
-    rss = None if arguments.no_rss else run_in_subprocess(Path(__file__), [
-        "--worker", "--dataset", arguments.dataset, "--model", arguments.model, "--precision",
-        arguments.precision, "--device", arguments.device, "--threads", str(arguments.threads)])["peak_rss_mb"]
+    worker_command = ["--worker", "--dataset", arguments.dataset, "--model", arguments.model, "--precision",
+                      arguments.precision, "--device", arguments.device, "--threads", str(arguments.threads)]
+    rss = None if arguments.no_rss else run_in_subprocess(Path(__file__), worker_command)["peak_rss_mb"]
 
     synchronize(device)
     start = time.perf_counter()
@@ -159,7 +159,7 @@ def measure(arguments: argparse.Namespace) -> list[Row]:
 def parser() -> argparse.ArgumentParser:
     """Command-line options."""
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    options.add_argument("--dataset", default="s456", help="s456 (synthetic 456 × 7,380), dk82, or a .h5 path")
+    options.add_argument("--dataset", default="s456", help="s456 (synthetic 456 × 7,380), dk82 or a .h5 path")
     options.add_argument("--model", choices=["smt", "mlp"], default="smt")
     options.add_argument("--precision", choices=["32", "bf16"], default="32")
     options.add_argument("--device", default="cpu", help="cpu or cuda")

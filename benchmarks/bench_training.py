@@ -37,7 +37,6 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # runnable as ``python benchmarks/bench_training.py`` from anywhere
     sys.path.insert(0, str(REPO))
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch import Tensor, nn  # noqa: E402
 
@@ -146,7 +145,8 @@ def autocast(device: torch.device, precision: str) -> torch.autocast:
 
 def print_rows(rows: list[Row]) -> None:
     """Print rows as a markdown table."""
-    print("| benchmark | workload | metric | ge2conn | baseline | ratio | runs | peak RSS MB (ours / base) | notes |")
+    print("| benchmark | workload | metric | ge2conn | baseline | ratio | runs "
+          "| peak RSS MB (ours / base) | notes |")
     print("|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         baseline = "" if row.baseline is None else f"{row.baseline:.4g} {row.unit}"
@@ -209,9 +209,9 @@ def baseline_model(model: str, task: EdgeRegressionTask, num_genes: int) -> nn.M
     """The reference model with the task network's initial weights."""
     if model == "smt":
         hparams = task.hparams
-        built: nn.Module = reference.ReferenceSMT(num_genes, hparams["token_size"], hparams["d_model"],
-                                                  hparams["d_out"], hparams["num_layers"], hparams["num_heads"],
-                                                  hparams["dropout"])
+        built: nn.Module = reference.ReferenceSMT(
+            num_genes, hparams["token_size"], hparams["d_model"], hparams["d_out"], hparams["num_layers"],
+            hparams["num_heads"], hparams["dropout"])
     else:
         built = reference.ReferenceMLP(num_genes)
     reference.load_matching_weights(built, task.network)
@@ -273,8 +273,8 @@ def worker(arguments: argparse.Namespace) -> dict[str, Any]:
     if arguments.worker == "ours":
         step = ours_step(datamodule, task, edges, device, arguments.precision)
     else:
-        step, _ = baseline_step(datamodule, baseline_model(arguments.model, task, datamodule.num_genes), edges,
-                                device, arguments.precision)
+        built = baseline_model(arguments.model, task, datamodule.num_genes)
+        step, _ = baseline_step(datamodule, built, edges, device, arguments.precision)
     step()
     step()
     return {"peak_rss_mb": peak_rss_mb(),
@@ -316,10 +316,21 @@ def measure(arguments: argparse.Namespace) -> list[Row]:
     distinct = int(torch.unique(edges).numel())
     batch_size = int(edges.shape[0])
     steps_per_epoch = len(datamodule.train_batches())
+    compile_s = None
+    if arguments.compile:
+        network: Any = task.network
+        network.encoder.compile()  # in place: same parameters, so the baseline still gets equal weights
     ours = ours_step(datamodule, task, edges, device, arguments.precision)
+    if arguments.compile:
+        synchronize(device)
+        start = time.perf_counter()
+        ours()  # the first call compiles
+        compile_s = time.perf_counter() - start
     rows: list[Row] = []
     note = (f"B={batch_size}, {distinct} distinct regions (baseline encodes {2 * batch_size})"
             if arguments.model == "smt" else f"B={batch_size}, {distinct} distinct regions")
+    if compile_s is not None:
+        note += f"; torch.compile'd encoder (first step incl. compilation: {compile_s:.0f} s)"
     baseline_median = None
     cost: dict[str, float] = {}
     difference = None
@@ -342,7 +353,8 @@ def measure(arguments: argparse.Namespace) -> list[Row]:
     baseline_rss = (None if arguments.no_rss or arguments.skip_baseline
                     else run_in_subprocess(Path(__file__), worker_arguments(arguments, "baseline")))
     rows.append(Row("training", workload, "step (s)", ours_median, baseline_median, "s", arguments.repeats,
-                    rss and rss["peak_rss_mb"], baseline_rss and baseline_rss["peak_rss_mb"], note,
+                    None if rss is None else rss["peak_rss_mb"],
+                    None if baseline_rss is None else baseline_rss["peak_rss_mb"], note,
                     {"ours_times": ours_times, "max_prediction_difference": difference, **cost}))
     rows.append(Row("training", workload, "edges/s", batch_size / ours_median,
                     None if baseline_median is None else batch_size / baseline_median, "edges/s",
@@ -356,7 +368,8 @@ def measure(arguments: argparse.Namespace) -> list[Row]:
                     None if baseline_median is None else steps_per_epoch * baseline_median, "s",
                     arguments.repeats, notes=epoch_note))
     if arguments.epochs:
-        times = time_epochs(arguments.dataset, arguments.model, device, arguments.precision, arguments.epochs + 1)
+        times = time_epochs(arguments.dataset, arguments.model, device, arguments.precision,
+                            arguments.epochs + 1)
         rows.append(Row("training", workload, "Lightning epoch incl. validation (s)",
                         statistics.median(times[1:]), None, "s", len(times) - 1,
                         notes=f"real Trainer.fit epochs after a warm-up epoch; {steps_per_epoch} steps"))
@@ -372,7 +385,7 @@ def worker_arguments(arguments: argparse.Namespace, which: str) -> list[str]:
 def parser() -> argparse.ArgumentParser:
     """Command-line options."""
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    options.add_argument("--dataset", default="s456", help="s456 (synthetic 456 × 7,380), dk82, or a .h5 path")
+    options.add_argument("--dataset", default="s456", help="s456 (synthetic 456 × 7,380), dk82 or a .h5 path")
     options.add_argument("--model", choices=["smt", "mlp"], default="smt")
     options.add_argument("--precision", choices=["32", "bf16"], default="32",
                          help="bf16 = bf16 autocast (Lightning's bf16-mixed)")
@@ -381,6 +394,7 @@ def parser() -> argparse.ArgumentParser:
     options.add_argument("--repeats", type=int, default=5, help="timed steps after one warm-up (median)")
     options.add_argument("--epochs", type=int, default=0, help="also time N real Lightning epochs")
     options.add_argument("--skip-baseline", action="store_true", help="time ge2conn only")
+    options.add_argument("--compile", action="store_true", help="torch.compile the SMT encoder (ours only)")
     options.add_argument("--no-rss", action="store_true", help="skip the peak-RSS subprocesses")
     options.add_argument("--quick", action="store_true", help="what run_all.py uses (5 repeats, no epochs)")
     options.add_argument("--json-out", help="also write the rows to this JSON file")

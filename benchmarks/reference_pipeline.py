@@ -19,7 +19,7 @@ function — the benchmarks check that before timing. Nothing here is used by ge
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -79,7 +79,7 @@ class FixedOrderSampler(Sampler[int]):
     def __init__(self, indices: Sequence[int]) -> None:
         self.indices = list(indices)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[int]:
         return iter(self.indices)
 
     def __len__(self) -> int:
@@ -173,7 +173,7 @@ class ReferenceSMT(nn.Module):
 
 
 class ReferenceMLPHead(nn.Module):
-    """``Linear → ReLU → BatchNorm1d → Dropout`` blocks and a final ``Linear → 1`` (names match PairDecoder)."""
+    """``Linear → ReLU → BatchNorm1d → Dropout`` blocks, then ``Linear → 1`` (names match PairDecoder)."""
 
     def __init__(self, in_features: int, hidden_sizes: Sequence[int], dropout: float) -> None:
         super().__init__()
@@ -191,7 +191,8 @@ class ReferenceMLPHead(nn.Module):
 class ReferenceMLP(nn.Module):
     """The reference MLP: the decoder head applied to the raw pair row ``[x_i ‖ x_j]``."""
 
-    def __init__(self, num_genes: int, hidden_sizes: Sequence[int] = (512, 256, 128), dropout: float = 0.2) -> None:
+    def __init__(self, num_genes: int, hidden_sizes: Sequence[int] = (512, 256, 128),
+                 dropout: float = 0.2) -> None:
         super().__init__()
         self.decoder = ReferenceMLPHead(2 * num_genes, hidden_sizes, dropout)
 
@@ -201,7 +202,7 @@ class ReferenceMLP(nn.Module):
 
 
 def load_matching_weights(reference: nn.Module, source: nn.Module) -> None:
-    """Copy a ge2conn model's weights into the reference model (parameter names match; extra buffers skipped)."""
+    """Copy a ge2conn model's weights into the reference model (names match; extra buffers skipped)."""
     own = reference.state_dict()
     shared = {name: value for name, value in source.state_dict().items() if name in own}
     missing = set(own) - set(shared)

@@ -18,6 +18,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -78,12 +79,15 @@ def atomic_torch_save(payload: dict[str, object], destination: Path) -> None:
         raise
 
 
-def write_readme(folder: Path, metrics: dict[str, float], epochs: int, size_bytes: int) -> None:
+def write_readme(
+    folder: Path, metrics: dict[str, float], checkpoint: dict[str, Any], epochs: int, size_bytes: int
+) -> None:
     """Describe how the checkpoint was made and its test metrics in ``folder/README.md``.
 
     Args:
         folder: The checkpoints folder.
         metrics: Metrics of the run (``test/...``, ``best_val_loss``, ``epochs``, ``wall_time_s``).
+        checkpoint: The shipped checkpoint (its hyperparameters and best epoch are described).
         epochs: Requested maximum number of epochs.
         size_bytes: Size of the checkpoint file.
     """
@@ -92,19 +96,34 @@ def write_readme(folder: Path, metrics: dict[str, float], epochs: int, size_byte
         for name in REPORTED_METRICS
         if f"test/{name}" in metrics
     )
+    model = checkpoint["hyper_parameters"]
+    described = ", ".join(
+        f"{name} {model[name]}"
+        for name in (
+            "token_size",
+            "d_model",
+            "d_out",
+            "num_layers",
+            "num_heads",
+            "decoder_hidden_sizes",
+            "learning_rate",
+            "num_genes",
+            "num_regions",
+        )
+    )
     text = f"""# Shipped checkpoints
 
-`{CHECKPOINT_NAME}` ({size_bytes / 1e6:.1f} MB) is a small SMT+[CLS] trained on dk82 (HCP group FC, AHBA
-expression of 80 Desikan-Killiany regions with samples). Regenerate it (a few minutes on a CPU) with
+`{CHECKPOINT_NAME}` ({size_bytes / 1e6:.1f} MB) is a small SMT+[CLS] trained on dk82 (HCP group FC and AHBA
+expression of the 82 Desikan-Killiany regions). Regenerate it (about 5-10 minutes on a 2-core CPU) with
 
     PYTHONPATH=. python scripts/make_checkpoint.py --epochs {epochs}
 
-- Model: `configs/smt_cls_small.yaml` (d_model 64, 2 layers, 4 heads, token size 60, d_out 5, decoder
-  [256, 128], lr 1e-3), CPU, float32, seed 0.
-- Data: `configs/data/dk82.yaml`, random region split round 0, fold 0 (75% of regions train, of which
-  12.5% validate; 25% test). Early stopping, the LR schedule and the kept weights only saw validation regions.
-- Training stopped after {int(metrics["epochs"]) + 1} epochs (at most {epochs}); best validation loss
-  {metrics["best_val_loss"]:.4f}; wall time {metrics["wall_time_s"]:.0f} s.
+- Model: `configs/smt_cls_small.yaml` ({described}), CPU, float32, seed 0.
+- Data: `configs/data/dk82.yaml`, random region split round 0, fold 0 (25% of regions test; 12.5% of the
+  rest validate). Early stopping, the LR schedule and the kept weights only saw validation regions.
+- {int(metrics["epochs"])} epochs ran (at most {epochs}, early stopping patience 20); the kept weights are
+  those of epoch {int(checkpoint["epoch"])}, best validation loss {metrics["best_val_loss"]:.4f}; wall time
+  {metrics["wall_time_s"]:.0f} s.
 - The file keeps weights and hyperparameters only (no optimizer state): it serves `ge2conn predict`,
   `ge2conn test` and `ge2conn explain`, not resuming training.
 
@@ -116,9 +135,12 @@ Test metrics (outer test regions of fold 0, each unordered pair once):
 
 Usage:
 
-    ge2conn predict --config configs/smt_cls_small.yaml --ckpt_path checkpoints/{CHECKPOINT_NAME} \\
+    ge2conn predict --config configs/smt_cls.yaml --ckpt_path checkpoints/{CHECKPOINT_NAME} \\
         --prediction.output pred.npy
-    ge2conn explain checkpoints/{CHECKPOINT_NAME} --dataset dk82 --output explain_dk82
+    ge2conn explain checkpoints/{CHECKPOINT_NAME} --output explain_dk82
+
+(`predict` takes the model's sizes from the checkpoint, so the paper-size `configs/smt_cls.yaml` works as
+well as `configs/smt_cls_small.yaml`.)
 """
     (folder / "README.md").write_text(text, encoding="utf-8")
 
@@ -161,8 +183,9 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         checkpoint = torch.load(best_path, map_location="cpu", weights_only=True)
         destination = args.output / CHECKPOINT_NAME
-        atomic_torch_save({key: checkpoint[key] for key in KEPT_KEYS if key in checkpoint}, destination)
-    write_readme(args.output, run.metrics, args.epochs, destination.stat().st_size)
+        shipped = {key: checkpoint[key] for key in KEPT_KEYS if key in checkpoint}
+        atomic_torch_save(shipped, destination)
+    write_readme(args.output, run.metrics, shipped, args.epochs, destination.stat().st_size)
     print(f"wrote {destination} ({destination.stat().st_size / 1e6:.2f} MB); test metrics:")
     for name in REPORTED_METRICS:
         if f"test/{name}" in run.metrics:

@@ -16,7 +16,7 @@ import torch
 
 from ge2conn.data.format import BrainDataset
 from ge2conn.explain import main
-from ge2conn.interpret import TokenLayout, load_checkpoint, network_silhouette, project_2d
+from ge2conn.interpret import TokenLayout, load_checkpoint, network_silhouette, project_2d, umap_available
 from ge2conn.models import EdgeRegressionTask, MLPTask, SMTTask
 
 TOKEN_SIZE = 20
@@ -212,3 +212,12 @@ def test_bad_checkpoint_and_gene_mismatch_exit_2(
     checkpoint = _save_checkpoint(task, tmp_path / "small.ckpt", synthetic_path, "ge2conn.models.SMTTask")
     assert main([str(checkpoint), "--output", str(tmp_path / "out")]) == 2
     assert "takes 7 genes" in capsys.readouterr().err
+
+
+def test_umap_without_the_extra_is_a_clear_error(
+    smt_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if umap_available():
+        pytest.skip("umap-learn is installed")
+    assert main([str(smt_checkpoint), "--output", str(tmp_path / "out"), "--method", "umap"]) == 2
+    assert "umap-learn" in capsys.readouterr().err

@@ -9,7 +9,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 
 
 class StableCheckpoint(ModelCheckpoint):
-    """A :class:`ModelCheckpoint` that defaults to ``<default_root_dir>/checkpoints`` and keeps ``last`` fresh.
+    """A :class:`ModelCheckpoint` that defaults to ``<default_root_dir>/checkpoints``, ``last`` kept fresh.
 
     Lightning's default puts checkpoints under the logger's ``version_N`` folder, which changes on every run,
     so ``ge2conn fit --ckpt_path last`` after an interruption would find nothing. Lightning 2.6 also writes

@@ -45,17 +45,22 @@ class ConnectomeFigures(Callback):
         self.every_n_epochs = every_n_epochs
 
     def _log(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
-        outputs = getattr(pl_module, "epoch_outputs", {}).get(stage) or []
-        if not outputs:
-            return
-        columns = {
-            key: gather_uneven(pl_module, torch.cat([output[key] for output in outputs]))
-            for key in ("rows", "cols", "prediction", "target")
-        }
-        if not trainer.is_global_zero:
-            return
         loggers = [logger for logger in trainer.loggers if isinstance(logger, TensorBoardLogger)]
-        if not loggers:
+        if not loggers:  # the same on every rank, so no rank waits in a gather that others skip
+            return
+        outputs = getattr(pl_module, "epoch_outputs", {}).get(stage) or []
+        empty = {"rows": torch.long, "cols": torch.long, "prediction": torch.float32, "target": torch.float32}
+        # Every rank joins the gathers, also one whose shard of edges was empty.
+        columns = {
+            key: gather_uneven(
+                pl_module,
+                torch.cat([output[key] for output in outputs])
+                if outputs
+                else torch.zeros(0, dtype=dtype, device=pl_module.device),
+            )
+            for key, dtype in empty.items()
+        }
+        if not trainer.is_global_zero or columns["rows"].numel() == 0:
             return
         arrays = {key: value.detach().float().cpu().numpy() for key, value in columns.items()}
         figure = connectome_figure(

@@ -68,11 +68,18 @@ class ConnectomeWriter(Callback):
 
     def on_predict_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         """Gather predictions from every rank and write the matrix on rank zero."""
-        if self.output is None or not self._parts:
+        if self.output is None:
             return
+        dtypes = {"rows": torch.long, "cols": torch.long, "prediction": torch.float32}
+        # Every rank joins the gathers, also one whose shard of pairs was empty.
         columns = {
-            key: gather_uneven(pl_module, torch.cat([part[key] for part in self._parts]))
-            for key in ("rows", "cols", "prediction")
+            key: gather_uneven(
+                pl_module,
+                torch.cat([part[key] for part in self._parts])
+                if self._parts
+                else torch.zeros(0, dtype=dtype, device=pl_module.device),
+            )
+            for key, dtype in dtypes.items()
         }
         datamodule = trainer.datamodule  # type: ignore[attr-defined]
         regions = datamodule.region_tensors(pl_module.device)

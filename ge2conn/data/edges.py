@@ -158,6 +158,9 @@ class TrainEdgeBatches(IterableDataset[Tensor]):
 class EvaluationEdgeBatches(IterableDataset[Tensor]):
     """Evaluation edges in order, one rank's contiguous chunk, in whole batches.
 
+    A rank whose chunk is empty (fewer edges than ranks) yields one empty batch: Lightning refuses a
+    zero-length loader under DDP, and every rank must take part in the epoch-end metric reduction.
+
     Args:
         edges: (E, 2) LongTensor of pairs (each unordered pair once).
         batch_size: Edges per batch.
@@ -181,7 +184,11 @@ class EvaluationEdgeBatches(IterableDataset[Tensor]):
         return self.edges[contiguous_shard(self.edges.shape[0], self.rank, self.world_size)]
 
     def __len__(self) -> int:
-        return -(-self.shard.shape[0] // self.batch_size)
+        return max(1, -(-self.shard.shape[0] // self.batch_size))
 
     def __iter__(self) -> Iterator[Tensor]:
-        yield from torch.split(self.shard, self.batch_size)
+        shard = self.shard
+        if shard.shape[0] == 0:
+            yield shard
+            return
+        yield from torch.split(shard, self.batch_size)

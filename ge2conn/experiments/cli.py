@@ -3,7 +3,7 @@
 Examples::
 
     ge2conn experiment run configs/experiments/table1_quick.yaml
-    ge2conn experiment run configs/experiments/table1.yaml --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT
+    ge2conn experiment run configs/experiments/table1.yaml --shard $SLURM_ARRAY_TASK_ID/$N
     ge2conn experiment report runs/table1_quick
     ge2conn experiment transfer ...    (the transfer analysis, ge2conn.experiments.transfer)
 """
@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="parallel worker processes (default: the config's 'workers'; GPU: one per device)")
     run.add_argument("--output", type=Path, default=None, help="run folder (default: the config's output, "
                      "runs/<name>)")
-    run.add_argument("--dry-run", action="store_true", help="list the shard's runs and their status, run none")
+    run.add_argument("--dry-run", action="store_true",
+                     help="list the shard's runs and their status, run none")
     run.add_argument("--prepare", action="store_true",
                      help="only generate the nulls file(s) and the experiment record (a cluster's first job)")
     report = commands.add_parser("report", help="tables, significance tests and figures of a run folder")

@@ -208,10 +208,12 @@ def _datasets(value: Any) -> tuple[DatasetSpec, ...]:
 
 def _model(entry: Any, index: int, source: Path | None) -> ModelSpec:
     if not isinstance(entry, dict) or "config" not in entry:
-        raise ExperimentConfigError(f"models[{index}] must be a mapping with at least 'config', got {entry!r}")
+        raise ExperimentConfigError(f"models[{index}] must be a mapping with at least 'config', "
+                                    f"got {entry!r}")
     unknown = sorted(str(key) for key in set(entry) - MODEL_KEYS)
     if unknown:
-        raise ExperimentConfigError(f"models[{index}]: unknown keys {unknown}; known keys: {sorted(MODEL_KEYS)}")
+        raise ExperimentConfigError(f"models[{index}]: unknown keys {unknown}; "
+                                    f"known keys: {sorted(MODEL_KEYS)}")
     config = resolve_path(entry["config"], source)
     if not config.exists():
         raise ExperimentConfigError(f"models[{index}].config: no such file {entry['config']!r}")
@@ -228,7 +230,8 @@ def _model(entry: Any, index: int, source: Path | None) -> ModelSpec:
         raise ExperimentConfigError(f"models[{index}] ({name}) permutes expression; set 'nulls: false' (a "
                                     "null brain and a permutation are two different controls)")
     return ModelSpec(name=name, key=str(entry.get("key") or slugify(name)), config=config,
-                     overrides=tuple(overrides), epochs=epochs, grid={str(k): list(v) for k, v in grid.items()},
+                     overrides=tuple(overrides), epochs=epochs,
+                     grid={str(key): list(values) for key, values in grid.items()},
                      null=bool(entry.get("nulls", True)),
                      cost=float(entry.get("cost", epochs if epochs is not None else 1)))
 

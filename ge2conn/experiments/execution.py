@@ -303,7 +303,8 @@ def execute_cell(job: CellJob, report: Callable[[RunOutcome], None] | None = Non
                 outcome = RunOutcome(str(folder), "finished", execute_run(job, variant, hyperparameters))
             except Exception as error:  # noqa: BLE001  (one failed run must not stop the experiment)
                 seconds = time.perf_counter() - start
-                outcome = RunOutcome(str(folder), "failed", seconds, _record_failure(job, variant, error, seconds))
+                message = _record_failure(job, variant, error, seconds)
+                outcome = RunOutcome(str(folder), "failed", seconds, message)
         outcomes.append(outcome)
         if report is not None:
             report(outcome)

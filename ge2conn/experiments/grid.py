@@ -146,7 +146,8 @@ def format_override(key: str, value: Any) -> str:
     return f"--{key}={text}"
 
 
-def sample_hyperparameters(config: ExperimentConfig, model: ModelSpec, cell: OuterSplit) -> list[dict[str, Any]]:
+def sample_hyperparameters(config: ExperimentConfig, model: ModelSpec,
+                           cell: OuterSplit) -> list[dict[str, Any]]:
     """The candidate configurations of a cell: the default (empty) plus ``tuning_samples`` grid draws.
 
     Each draw picks one value per grid key, uniformly; draws repeat neither each other nor the default

@@ -38,8 +38,11 @@ TABLE2_METRICS = (
     ("test/pearson_inter_hemispheric", "Inter-hemispheric r"),
     ("test/pearson_strong_positive", "Strong-positive r"),
 )
-RUN_COLUMNS = ("dataset", "split", "model", "model_name", "round", "fold", "variant", "split_index", "null_rank",
-               "seed", "epochs", "best_val_loss", "wall_time_s", "git_commit")
+RUN_COLUMNS = ("dataset", "split", "model", "model_name", "round", "fold", "variant", "split_index",
+               "null_rank", "seed", "epochs", "best_val_loss", "wall_time_s", "cpu_time_s", "git_commit")
+RUN_KEY = ("dataset", "model", "split", "round", "fold", "variant")
+SIGNIFICANCE_COLUMNS = ("dataset", "split", "model", "model_name", "wilcoxon_n", "pearson_true_mean",
+                        "pearson_null_mean", "pearson_difference", "wilcoxon_statistic", "wilcoxon_p")
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,8 @@ class Summary:
 
 def summarize(values: Iterable[float | None]) -> Summary:
     """Mean and sample SD (ddof=1) of the finite values; NaN when there are none (SD: fewer than two)."""
-    finite = np.asarray([value for value in values if value is not None and math.isfinite(value)], dtype=float)
+    finite = np.asarray([value for value in values if value is not None and math.isfinite(value)],
+                        dtype=float)
     if finite.size == 0:
         return Summary(math.nan, math.nan, 0)
     sd = float(np.std(finite, ddof=1)) if finite.size > 1 else math.nan
@@ -75,7 +79,7 @@ def load_runs(folders: Sequence[Path]) -> list[dict[str, Any]]:
             payload = read_json(path)
             if payload is None or "metrics" not in payload:
                 continue
-            key = tuple(payload.get(name) for name in ("dataset", "model", "split", "round", "fold", "variant"))
+            key = tuple(payload.get(name) for name in RUN_KEY)
             records.setdefault(key, {**payload, "folder": str(path.parent)})
     return list(records.values())
 
@@ -124,7 +128,8 @@ def metric_values(records: list[dict[str, Any]], dataset: str, split: str, model
                                                                                           variant):
             value = record["metrics"].get(metric)
             values[(int(record["round"]), int(record["fold"]))] = math.nan if value is None else float(value)
-    return values
+    # Sorted, so that sums (and so the last digits) do not depend on the order the folders were read in.
+    return dict(sorted(values.items()))
 
 
 def paired_test(true: dict[tuple[int, int], float], null: dict[tuple[int, int], float]) -> dict[str, float]:
@@ -134,7 +139,8 @@ def paired_test(true: dict[tuple[int, int], float], null: dict[tuple[int, int], 
         ``n`` (pairs), ``mean_difference`` (true − null), ``statistic`` and ``p`` (NaN when fewer than two
         pairs or when every difference is zero).
     """
-    keys = sorted(key for key in set(true) & set(null) if math.isfinite(true[key]) and math.isfinite(null[key]))
+    keys = sorted(key for key in set(true) & set(null)
+                  if math.isfinite(true[key]) and math.isfinite(null[key]))
     first = np.asarray([true[key] for key in keys])
     second = np.asarray([null[key] for key in keys])
     result = {"n": float(len(keys)), "mean_difference": float(np.mean(first - second)) if keys else math.nan,
@@ -200,8 +206,8 @@ def table1_markdown(rows: list[dict[str, Any]]) -> str:
     """Table 1: Pearson r true / null, MSE and geodesic (true), paired Wilcoxon p, per dataset and split."""
     def render(row: dict[str, Any]) -> list[list[str]]:
         return [[row["model_name"], str(row["pearson_true_n"]), _cell(row, "pearson", "true", 3),
-                 _cell(row, "pearson", "null", 3), _cell(row, "mse", "true", 4), _cell(row, "geodesic", "true", 2),
-                 _number(row["wilcoxon_p"])]]
+                 _cell(row, "pearson", "null", 3), _cell(row, "mse", "true", 4),
+                 _cell(row, "geodesic", "true", 2), _number(row["wilcoxon_p"])]]
     return _sections(rows, "Table 1: test Pearson r (true / null), MSE, geodesic distance (mean ± SD over "
                      "outer splits)", ["Model", "n", "r (true)", "r (null)", "MSE", "Geodesic", "Wilcoxon p"],
                      render)
@@ -213,8 +219,8 @@ def table2_markdown(rows: list[dict[str, Any]]) -> str:
         lines = []
         for variant in ("true", "null"):
             if row[f"pearson_short_{variant}_n"] or row[f"pearson_long_{variant}_n"]:
-                lines.append([row["model_name"], variant] + [_cell(row, metric.removeprefix("test/"), variant, 3)
-                                                              for metric, _ in TABLE2_METRICS])
+                cells = [_cell(row, metric.removeprefix("test/"), variant, 3) for metric, _ in TABLE2_METRICS]
+                lines.append([row["model_name"], variant, *cells])
         return lines
     return _sections(rows, "Table 2: stratified test Pearson r (mean ± SD over outer splits)",
                      ["Model", "expression"] + [name for _, name in TABLE2_METRICS], render)
@@ -284,9 +290,7 @@ def write_report(runs: Path | Sequence[Path], output: Path | None = None, figure
     written = [write_csv(destination / "metrics.csv", run_rows(records)),
                write_csv(destination / "table1.csv", table1), write_csv(destination / "table2.csv", table2),
                write_csv(destination / "significance.csv",
-                         [{key: row[key] for key in ("dataset", "split", "model", "model_name", "wilcoxon_n",
-                                                     "pearson_true_mean", "pearson_null_mean",
-                                                     "pearson_difference", "wilcoxon_statistic", "wilcoxon_p")}
+                         [{key: row[key] for key in SIGNIFICANCE_COLUMNS}
                           for row in table1 if row["pearson_null_n"]])]
     for name, text in (("table1.md", table1_markdown(table1)), ("table2.md", table2_markdown(table2)),
                        ("significance.md", significance_markdown(table1))):

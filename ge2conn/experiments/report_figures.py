@@ -33,7 +33,8 @@ def true_vs_null_figure(rows: list[dict[str, Any]], records: list[dict[str, Any]
     width = 0.38
     for offset, variant, colour in ((-width / 2, "true", "tab:blue"), (width / 2, "null", "tab:grey")):
         means = [row[f"pearson_{variant}_mean"] for row in rows]
-        sds = [row[f"pearson_{variant}_sd"] if math.isfinite(row[f"pearson_{variant}_sd"]) else 0.0 for row in rows]
+        sds = [row[f"pearson_{variant}_sd"] if math.isfinite(row[f"pearson_{variant}_sd"]) else 0.0
+               for row in rows]
         axis.bar(positions + offset, means, width, yerr=sds, color=colour, alpha=0.8,
                  label=f"{variant} expression", capsize=3)
         for index, row in enumerate(rows):
@@ -78,8 +79,9 @@ def draw_figures(records: list[dict[str, Any]], table1: list[dict[str, Any]], or
         written.append(path)
     for dataset in dict.fromkeys(record["dataset"] for record in records):
         for key, name in order:
-            runs = sorted((record for record in records if record["dataset"] == dataset and record["model"] == key
-                           and record["variant"] == "true"
+            runs = sorted((record for record in records
+                           if (record["dataset"], record["model"], record["variant"])
+                           == (dataset, key, "true")
                            and (Path(record["folder"]) / PREDICTIONS_FILE).exists()),
                           key=lambda record: (record["split"] != "random", record["split"], record["round"],
                                               record["fold"]))
@@ -87,9 +89,10 @@ def draw_figures(records: list[dict[str, Any]], table1: list[dict[str, Any]], or
                 continue
             run = runs[0]
             with np.load(Path(run["folder"]) / PREDICTIONS_FILE) as arrays:
-                figure = connectome_figure(arrays["rows"], arrays["cols"], arrays["prediction"], arrays["target"],
-                                           title=f"{name} on {dataset}: {run['split']} split, round {run['round']}"
-                                           f", fold {run['fold']} (test regions)")
+                title = (f"{name} on {dataset}: {run['split']} split, round {run['round']}, "
+                         f"fold {run['fold']} (test regions)")
+                figure = connectome_figure(arrays["rows"], arrays["cols"], arrays["prediction"],
+                                           arrays["target"], title=title)
             path = folder / f"reconstruction_{_safe(dataset)}_{_safe(key)}.png"
             figure.savefig(path, dpi=110)
             plt.close(figure)

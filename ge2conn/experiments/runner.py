@@ -17,13 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import h5py
-
 from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
-    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -64,7 +62,8 @@ def pending_runs(config: ExperimentConfig, cells: list[OuterSplit]) -> list[tupl
             if not is_finished(run_folder(config, cell, variant))]
 
 
-def prepare_nulls(config: ExperimentConfig, datasets: set[str], console: Console | None = None) -> dict[str, str]:
+def prepare_nulls(config: ExperimentConfig, datasets: set[str],
+                  console: Console | None = None) -> dict[str, str]:
     """Generate (or reuse) the nulls file of each dataset label that has null runs.
 
     The file is the dataset's default one (``<stem>.nulls.h5`` beside it); an existing file made with the
@@ -224,6 +223,14 @@ def run_experiment(config: ExperimentConfig, shard_index: int = 0, shard_count: 
     return summary
 
 
+def available_cores() -> int:
+    """CPU cores this process may use (the scheduler's allocation on a cluster node, not the whole node)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def _run_in_process(jobs: list[CellJob], record: Any, devices: list[str] | None) -> None:
     if devices:
         os.environ["CUDA_VISIBLE_DEVICES"] = devices[0]
@@ -238,13 +245,19 @@ def _run_in_pool(jobs: list[CellJob], record: Any, count: int, devices: list[str
         device_queue = context.Queue()
         for device in devices:
             device_queue.put(device)
-    threads = max(1, (os.cpu_count() or 1) // count)
+    threads = max(1, available_cores() // count)
     with ProcessPoolExecutor(max_workers=count, mp_context=context, initializer=initialize_worker,
                              initargs=(threads, device_queue)) as pool:
-        futures: dict[Future[list[RunOutcome]], CellJob] = {pool.submit(execute_cell, job): job for job in jobs}
+        futures: dict[Future[list[RunOutcome]], CellJob] = {pool.submit(execute_cell, job): job
+                                                            for job in jobs}
         remaining = set(futures)
         while remaining:
-            done, remaining = wait(remaining, return_when=FIRST_COMPLETED)
+            try:
+                done, remaining = wait(remaining, return_when=FIRST_COMPLETED)
+            except KeyboardInterrupt:
+                # Do not start queued cells; finished runs are on disk and the next invocation resumes.
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
             for future in done:
                 job = futures[future]
                 try:

@@ -83,7 +83,10 @@ def write_predictions(path: Path, columns: dict[str, np.ndarray]) -> None:
         path: Destination.
         columns: Equal-length arrays.
     """
-    _atomic_write(path, lambda file: np.savez_compressed(file, **columns), binary=True)
+    def save(file: Any) -> None:
+        np.savez_compressed(file, **columns)  # type: ignore[arg-type]  # numpy's stub types **kwds as bool
+
+    _atomic_write(path, save, binary=True)
 
 
 def is_finished(run_folder: Path) -> bool:

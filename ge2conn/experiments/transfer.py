@@ -47,6 +47,7 @@ from ge2conn.experiments.transfer_data import (
 from ge2conn.experiments.transfer_report import TransferRow, write_report
 from ge2conn.experiments.transfer_training import evaluate_on_target, train_whole_brain
 from ge2conn.models.base import EdgeRegressionTask
+from ge2conn.nulls import null_path_for
 
 DEFAULT_CONFIGS = ("configs/smt_cls_small.yaml", "configs/trainer/cpu.yaml")
 CONDITIONS = ("true", "null")
@@ -135,6 +136,16 @@ def run_transfer(
     Returns:
         One row per (pair, condition).
     """
+    if "null" in conditions:
+        for source in dict.fromkeys(source for source, _ in plan.pairs):
+            nulls_file = null_path_for(plan.datasets[source])
+            if not nulls_file.exists():
+                raise DatasetError(
+                    nulls_file,
+                    "<file>",
+                    f"{source} has no null brains for the chance level",
+                    f"run `ge2conn nulls generate {plan.datasets[source]}` or pass --no-null",
+                )
     output.mkdir(parents=True, exist_ok=True)
     trained: dict[tuple[str, str, str], tuple[EdgeRegressionTask, dict[str, float]]] = {}
     rows: list[TransferRow] = []

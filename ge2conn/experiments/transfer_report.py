@@ -161,6 +161,10 @@ def transfer_figure(rows: list[TransferRow], names: list[str], title: str) -> pl
             ("null brain (chance level)", null, "viridis"),
             ("true − null", panels[0][1] - null, "RdBu_r"),
         ]
+    # Pairs whose target shares region labels with the source: the model saw some of the target's FC.
+    overlap = np.zeros((len(names), len(names)), dtype=bool)
+    for result in rows:
+        overlap[names.index(result.source), names.index(result.target)] |= result.shared_regions > 0
     finite = np.concatenate([matrix[np.isfinite(matrix)] for _, matrix, _ in panels[:2]] + [np.zeros(1)])
     low, high = float(finite.min()), float(max(finite.max(), 1e-6))
     figure, axes = plt.subplots(
@@ -177,7 +181,7 @@ def transfer_figure(rows: list[TransferRow], names: list[str], title: str) -> pl
                 axis.text(
                     column,
                     row,
-                    f"{value:.2f}",
+                    f"{value:.2f}{'*' if overlap[row, column] else ''}",
                     ha="center",
                     va="center",
                     fontsize=8,
@@ -189,5 +193,10 @@ def transfer_figure(rows: list[TransferRow], names: list[str], title: str) -> pl
         axis.set_ylabel("source")
         axis.set_title(f"Pearson r: {name}", fontsize=10)
         plt.colorbar(image, ax=axis, fraction=0.046, pad=0.04)
-    figure.suptitle(title)
+    note = (
+        "\n* the target shares regions with the source (their FC was seen in training)"
+        if overlap.any()
+        else ""
+    )
+    figure.suptitle(title + note, fontsize=10)
     return figure

@@ -33,7 +33,12 @@ from ge2conn.interpret.attention import (
     top_tokens,
 )
 from ge2conn.interpret.checkpoint import CheckpointError, RegionData, load_checkpoint, load_regions
-from ge2conn.interpret.embeddings import RepresentationSummary, embedding_map_figure, summarize
+from ge2conn.interpret.embeddings import (
+    RepresentationSummary,
+    embedding_map_figure,
+    summarize,
+    umap_available,
+)
 
 
 @dataclass
@@ -111,6 +116,10 @@ def explain(
     Raises:
         CheckpointError: when the checkpoint cannot be loaded or does not fit the dataset's genes.
     """
+    if method == "umap" and not umap_available():
+        raise ValueError(
+            "--method umap needs the optional package umap-learn (pip install umap-learn); use --method pca"
+        )
     loaded = load_checkpoint(checkpoint)
     task, hparams = loaded.task, loaded.datamodule_hparams
     dataset = dataset or hparams.get("dataset")

@@ -133,24 +133,17 @@ class EdgeRegressionTask(LightningModule, ABC):
         if optimizers and optimizers[0].param_groups:  # closed-form models run with a parameterless mock
             self.log("train/lr", float(optimizers[0].param_groups[0]["lr"]), on_epoch=True)
 
-    def _evaluate(self, batch: Batch, stage: str) -> Tensor:
+    def _evaluate(self, batch: Batch, stage: str) -> None:
+        if batch["rows"].numel() == 0:  # an empty DDP shard: nothing to predict, but metrics still sync
+            return
         prediction = self(batch["expression"], batch["coordinates"], batch["rows"], batch["cols"]).float()
         target = batch["target"].float()
-        loss = nn.functional.mse_loss(prediction, target)
-        size = int(batch["rows"].numel())
-        self.log(
-            f"{stage}/loss",
-            loss,
-            on_step=False,
-            on_epoch=True,
-            prog_bar=stage == "val",
-            batch_size=size,
-            sync_dist=True,
-        )
         if stage in self.metrics:
-            self.metrics[stage].update(
-                preds=prediction, target=target, rows=batch["rows"], cols=batch["cols"]
-            )
+            rows, cols = batch["rows"], batch["cols"]
+            self.metrics[stage].update(preds=prediction, target=target, rows=rows, cols=cols)
+        else:  # no region metadata (a bare datamodule): log the loss per batch instead
+            self.log(f"{stage}/loss", nn.functional.mse_loss(prediction, target), on_epoch=True,
+                     batch_size=int(batch["rows"].numel()), sync_dist=True)
         self.epoch_outputs[stage].append(
             {
                 "rows": batch["rows"].detach(),
@@ -159,7 +152,6 @@ class EdgeRegressionTask(LightningModule, ABC):
                 "target": target.detach(),
             }
         )
-        return loss
 
     def on_validation_epoch_start(self) -> None:
         """Forget the previous epoch's stored predictions; cache region encodings for this loop."""
@@ -179,13 +171,13 @@ class EdgeRegressionTask(LightningModule, ABC):
         """Free the region cache."""
         self.network.disable_region_cache()
 
-    def validation_step(self, batch: Batch, batch_idx: int) -> Tensor:
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
         """Evaluate symmetric predictions on validation edges (each unordered pair once)."""
-        return self._evaluate(batch, "val")
+        self._evaluate(batch, "val")
 
-    def test_step(self, batch: Batch, batch_idx: int) -> Tensor:
+    def test_step(self, batch: Batch, batch_idx: int) -> None:
         """Evaluate symmetric predictions on test edges (each unordered pair once)."""
-        return self._evaluate(batch, "test")
+        self._evaluate(batch, "test")
 
     def _log_metrics(self, stage: str) -> None:
         if stage not in self.metrics:
@@ -193,8 +185,11 @@ class EdgeRegressionTask(LightningModule, ABC):
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*constant.*")
             values = self.metrics[stage].compute()
-        flat = {name: value for name, value in _flatten(values).items()}
-        self.log_dict({name: value.float() for name, value in flat.items()}, sync_dist=False)
+        flat = {name: value.float() for name, value in _flatten(values).items()}
+        # The monitored loss is the MSE of symmetric predictions over all of the stage's edges, reduced
+        # exactly across DDP ranks by the metric's sum states (no per-batch averaging of averages).
+        self.log(f"{stage}/loss", flat[f"{stage}/mse"], prog_bar=stage == "val", sync_dist=False)
+        self.log_dict(flat, sync_dist=False)
         self.metrics[stage].reset()
 
     def on_validation_epoch_end(self) -> None:

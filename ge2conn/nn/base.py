@@ -168,7 +168,7 @@ class PairModel(nn.Module, ABC):
             self.disable_region_cache()
 
     def enable_region_cache(self) -> None:
-        """Start caching region encodings (see :meth:`region_cache`); the tasks call it per evaluation loop."""
+        """Start caching region encodings (see :meth:`region_cache`); tasks call it per evaluation loop."""
         self._region_cache_enabled = True
         self._region_cache = None
 

@@ -52,7 +52,7 @@ class MLP(PairModel):
         return self.decoder(embeddings_i, embeddings_j)
 
     def decode_indexed(self, encoded: Tensor, index_i: Tensor, index_j: Tensor) -> Tensor:
-        """Decode pairs of distinct encodings, projecting each region once (``PairDecoder.forward_indexed``)."""
+        """Decode pairs of distinct encodings; see ``PairDecoder.forward_indexed``."""
         return self.decoder.forward_indexed(encoded, index_i, index_j)
 
 
@@ -91,5 +91,5 @@ class CoordsMLP(PairModel):
         return self.decoder(embeddings_i, embeddings_j)
 
     def decode_indexed(self, encoded: Tensor, index_i: Tensor, index_j: Tensor) -> Tensor:
-        """Decode pairs of distinct encodings, projecting each region once (``PairDecoder.forward_indexed``)."""
+        """Decode pairs of distinct encodings; see ``PairDecoder.forward_indexed``."""
         return self.decoder.forward_indexed(encoded, index_i, index_j)

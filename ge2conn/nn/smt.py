@@ -235,7 +235,7 @@ class SMT(PairModel):
         return self.decoder(embeddings_i, embeddings_j)
 
     def decode_indexed(self, encoded: Tensor, index_i: Tensor, index_j: Tensor) -> Tensor:
-        """Decode pairs of distinct encodings, projecting each region once (``PairDecoder.forward_indexed``)."""
+        """Decode pairs of distinct encodings; see ``PairDecoder.forward_indexed``."""
         return self.decoder.forward_indexed(encoded, index_i, index_j)
 
     def attention_maps(self, expression: Tensor, coordinates: Tensor, regions: Tensor) -> list[Tensor]:

@@ -9,11 +9,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 from rich.console import Console
 
 import ge2conn.training
 from ge2conn.data.format import BrainDataset
 from ge2conn.data.splits import make_region_split
+from ge2conn.experiments.cli import main
 from ge2conn.experiments.config import ExperimentConfig
 from ge2conn.experiments.grid import outer_splits, run_folder
 from ge2conn.experiments.report import load_runs
@@ -84,7 +86,8 @@ def test_interrupted_run_is_redone_and_finished_ones_are_kept(make_config: Calla
     monkeypatch.setattr(ge2conn.training, "fit_and_test", counting)
     summary = _run(config)
     assert (summary.finished, summary.skipped) == (2, 4)
-    assert sorted(calls) == sorted(f"--trainer.default_root_dir={folder}" for folder in (interrupted, truncated))
+    expected = [f"--trainer.default_root_dir={folder}" for folder in (interrupted, truncated)]
+    assert sorted(calls) == sorted(expected)
     after = _metrics_files(config)
     assert set(after) == set(before)
     for path, mtime in before.items():
@@ -135,7 +138,8 @@ def test_nested_tuning_uses_validation_only_and_nulls_reuse_the_choice(
     losses = selection["best_val_loss"]
     assert selection["candidate"] == int(np.argmin(losses))
     for variant in ("true", "null"):
-        record = json.loads((config.output / "cm" / "random" / f"r0f2-{variant}" / "metrics.json").read_text())
+        path = config.output / "cm" / "random" / f"r0f2-{variant}" / "metrics.json"
+        record = json.loads(path.read_text())
         assert record["hyperparameters"] == selection["selected"]
     # Resuming after the true run finished re-uses the saved selection instead of tuning again.
     (config.output / "cm" / "random" / "r0f2-null" / "metrics.json").unlink()
@@ -152,3 +156,40 @@ def test_shards_fill_one_folder(make_config: Callable[..., ExperimentConfig]) ->
     records = load_runs([config.output])
     assert len(records) == 6
     assert len({(r["model"], r["fold"], r["variant"]) for r in records}) == 6
+
+
+def _write_yaml(config: ExperimentConfig, path: Path) -> Path:
+    path.write_text(yaml.safe_dump(config.raw))
+    return path
+
+
+def test_cli_dry_run_and_shard(make_config: Callable[..., ExperimentConfig], tmp_path: Path,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    config = make_config(models=[
+        {"name": "Low-rank", "config": str(CONFIGS / "lowrank.yaml"), "epochs": 1, "nulls": False},
+        {"name": "CGE", "config": str(CONFIGS / "cge.yaml")}])
+    path = _write_yaml(config, tmp_path / "tiny.yaml")
+    assert main(["run", str(path), "--dry-run"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 6 and all(line.startswith("pending") for line in lines)
+    nulls_file = Path(config.datasets[0].dataset).with_name("synthetic.nulls.h5")
+    assert not nulls_file.exists()
+    assert main(["run", str(path), "--prepare"]) == 0  # a cluster's first job: nulls only, no run
+    assert nulls_file.exists() and not list(config.output.rglob("metrics.json"))
+    assert main(["run", str(path), "--shard", "0/4"]) == 0  # the first cell: low-rank, fold 0
+    record = json.loads((config.output / "low_rank" / "random" / "r0f0-true" / "metrics.json").read_text())
+    assert record["epochs"] <= 1 and np.isfinite(record["metrics"]["test/mse"])
+    assert len(list(config.output.rglob("metrics.json"))) == 1
+    assert main(["run", str(path), "--shard", "4/4"]) == 2
+    assert main(["run", str(tmp_path / "missing.yaml")]) == 2
+
+
+@pytest.mark.slow
+def test_process_pool_runs_every_cell(make_config: Callable[..., ExperimentConfig]) -> None:
+    config = make_config(workers=2, fold_indices=[0, 1, 2])
+    summary = _run(config)
+    assert (summary.finished, summary.failed) == (9, [])
+    records = load_runs([config.output])
+    assert {(r["model"], r["fold"], r["variant"]) for r in records} == {
+        ("cge", fold, variant) for fold in range(3) for variant in ("true", "null")} | {
+        ("exp_decay", fold, "true") for fold in range(3)}

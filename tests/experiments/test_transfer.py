@@ -164,3 +164,24 @@ def test_transfer_writes_true_and_null_matrices(datasets: dict[str, Path], tmp_p
     assert float(matrix[1][3]) == pytest.approx(float(results[0]["pearson"]), abs=1e-5)
     assert matrix[1][2] == "" and matrix[3][3] == ""  # pairs that were not run stay empty
     assert (output / "transfer_matrix.png").stat().st_size > 0
+
+
+def test_missing_nulls_are_reported_before_training(
+    datasets: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(
+        [
+            "--datasets",
+            str(datasets["source"]),
+            str(datasets["target"]),
+            "--pairs",
+            "target:source",
+            "--min-genes",
+            "50",
+            "--output",
+            str(tmp_path / "out"),
+            *CONFIGS,
+        ]
+    )
+    assert status == 2
+    assert "no null brains" in capsys.readouterr().err and not (tmp_path / "out").exists()

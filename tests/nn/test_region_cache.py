@@ -37,7 +37,8 @@ def test_forward_indexed_matches_concatenation(num_pairs, training):
 
     reference_encoded = encoded.detach().clone().requires_grad_(True)
     expected = concatenated_decode(decoder, reference_encoded[index_i], reference_encoded[index_j])
-    expected_gradient = torch.autograd.grad(expected.square().sum(), [reference_encoded, decoder.mlp[0].weight])
+    expected_gradient = torch.autograd.grad(expected.square().sum(),
+                                            [reference_encoded, decoder.mlp[0].weight])
     torch.testing.assert_close(result, expected, atol=1e-5, rtol=1e-5)
     for actual, wanted in zip(gradient, expected_gradient, strict=True):
         torch.testing.assert_close(actual, wanted, atol=1e-5, rtol=1e-5)
@@ -48,8 +49,9 @@ def test_factorized_decoding_matches_pairwise_encoding(factory, tiny_problem):
     expression, coordinates, rows, cols = tiny_problem  # 40 pairs over 11 regions: the factorized branch
     model = factory().eval()
     with torch.no_grad():
-        expected = concatenated_decode(model.decoder, model.encode_regions(expression[rows], coordinates[rows]),
-                                       model.encode_regions(expression[cols], coordinates[cols]))
+        embeddings_i = model.encode_regions(expression[rows], coordinates[rows])
+        embeddings_j = model.encode_regions(expression[cols], coordinates[cols])
+        expected = concatenated_decode(model.decoder, embeddings_i, embeddings_j)
         torch.testing.assert_close(model(expression, coordinates, rows, cols), expected, atol=1e-5, rtol=1e-5)
 
 
