@@ -16,22 +16,41 @@ from ge2conn import __version__
 from ge2conn.main import main
 
 REPO = Path(__file__).parents[1]
-CONFIGS = sorted(str(path.relative_to(REPO)) for path in (REPO / "configs").rglob("*.yaml")
-                 if "experiments" not in path.parts)
-SMALL_SMT = ["--model.init_args.d_model=16", "--model.init_args.num_layers=1", "--model.init_args.token_size=20",
-             "--model.init_args.decoder_hidden_sizes=[32,16]"]
+CONFIGS = sorted(
+    str(path.relative_to(REPO))
+    for path in (REPO / "configs").rglob("*.yaml")
+    if "experiments" not in path.parts
+)
+SMALL_SMT = [
+    "--model.init_args.d_model=16",
+    "--model.init_args.num_layers=1",
+    "--model.init_args.token_size=20",
+    "--model.init_args.decoder_hidden_sizes=[32,16]",
+]
 
 
 def _run(args: list[str], timeout: int = 300, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", **env}
-    return subprocess.run([sys.executable, "-m", "ge2conn", *args], cwd=REPO, env=environment, text=True,
-                          capture_output=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "ge2conn", *args],
+        cwd=REPO,
+        env=environment,
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+    )
 
 
 def _quick(root: Path, synthetic: Path, epochs: int = 2) -> list[str]:
-    return [f"--data.dataset={synthetic}", "--data.batch_size=64", f"--trainer.max_epochs={epochs}",
-            f"--trainer.default_root_dir={root}", "--trainer.accelerator=cpu", "--trainer.enable_progress_bar=false",
-            "--trainer.enable_model_summary=false"]
+    return [
+        f"--data.dataset={synthetic}",
+        "--data.batch_size=64",
+        f"--trainer.max_epochs={epochs}",
+        f"--trainer.default_root_dir={root}",
+        "--trainer.accelerator=cpu",
+        "--trainer.enable_progress_bar=false",
+        "--trainer.enable_model_summary=false",
+    ]
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -75,8 +94,17 @@ def test_tensorboard_figures_and_predict(tmp_path: Path, synthetic_path: Path) -
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     main(["fit", "--config", "configs/smt_cls.yaml", *_quick(tmp_path, synthetic_path, epochs=1), *SMALL_SMT])
-    main(["test", "--config", "configs/smt_cls.yaml", *_quick(tmp_path, synthetic_path), *SMALL_SMT,
-          "--ckpt_path", str(tmp_path / "checkpoints" / "last.ckpt")])
+    main(
+        [
+            "test",
+            "--config",
+            "configs/smt_cls.yaml",
+            *_quick(tmp_path, synthetic_path),
+            *SMALL_SMT,
+            "--ckpt_path",
+            str(tmp_path / "checkpoints" / "last.ckpt"),
+        ]
+    )
     events = sorted((tmp_path / "lightning_logs").rglob("events.out.tfevents.*"))
     tags: set[str] = set()
     for event_file in events:
@@ -85,9 +113,20 @@ def test_tensorboard_figures_and_predict(tmp_path: Path, synthetic_path: Path) -
         tags |= set(accumulator.Tags()["images"])
     assert {"figures/val_connectome", "figures/test_connectome"} <= tags
     output = tmp_path / "prediction.npy"
-    main(["predict", "--config", "configs/smt_cls.yaml", *_quick(tmp_path, synthetic_path), *SMALL_SMT,
-          "--ckpt_path", str(tmp_path / "checkpoints" / "last.ckpt"), f"--prediction.output={output}",
-          "--prediction.embeddings=true", "--prediction.attention=true"])
+    main(
+        [
+            "predict",
+            "--config",
+            "configs/smt_cls.yaml",
+            *_quick(tmp_path, synthetic_path),
+            *SMALL_SMT,
+            "--ckpt_path",
+            str(tmp_path / "checkpoints" / "last.ckpt"),
+            f"--prediction.output={output}",
+            "--prediction.embeddings=true",
+            "--prediction.attention=true",
+        ]
+    )
     matrix = np.load(output)
     assert matrix.shape == (24, 24)
     off_diagonal = ~np.eye(24, dtype=bool)
@@ -99,11 +138,23 @@ def test_tensorboard_figures_and_predict(tmp_path: Path, synthetic_path: Path) -
 
 
 def test_resume_after_a_crash_mid_epoch(tmp_path: Path, synthetic_path: Path) -> None:
-    common = ["--config", "configs/mlp.yaml", *_quick(tmp_path, synthetic_path, epochs=4),
-              "--model.init_args.hidden_sizes=[16,8]", "--trainer.logger=false",
-              "--early_stopping.patience=100"]
-    crashed = _run(["fit", *common, "--trainer.callbacks+=tests.support.interrupt.KillMidEpoch",
-                    "--trainer.callbacks.epoch=2", "--trainer.callbacks.batch=1"])
+    common = [
+        "--config",
+        "configs/mlp.yaml",
+        *_quick(tmp_path, synthetic_path, epochs=4),
+        "--model.init_args.hidden_sizes=[16,8]",
+        "--trainer.logger=false",
+        "--early_stopping.patience=100",
+    ]
+    crashed = _run(
+        [
+            "fit",
+            *common,
+            "--trainer.callbacks+=tests.support.interrupt.KillMidEpoch",
+            "--trainer.callbacks.epoch=2",
+            "--trainer.callbacks.batch=1",
+        ]
+    )
     assert crashed.returncode == 17, crashed.stderr[-2000:]
     last = tmp_path / "checkpoints" / "last.ckpt"
     assert torch.load(last, weights_only=False)["epoch"] == 1  # epochs 0 and 1 finished before the crash
@@ -111,7 +162,9 @@ def test_resume_after_a_crash_mid_epoch(tmp_path: Path, synthetic_path: Path) ->
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     checkpoint = torch.load(last, weights_only=False)
     assert checkpoint["epoch"] == 3
-    batches_per_epoch = checkpoint["loops"]["fit_loop"]["epoch_loop.batch_progress"]["total"]["completed"] // 4
+    batches_per_epoch = (
+        checkpoint["loops"]["fit_loop"]["epoch_loop.batch_progress"]["total"]["completed"] // 4
+    )
     assert checkpoint["global_step"] == 4 * batches_per_epoch
 
 
@@ -121,7 +174,9 @@ def _csv_metrics(folder: Path) -> dict[str, float]:
     values: dict[str, float] = {}
     with files[-1].open() as handle:
         for row in csv.DictReader(handle):
-            values.update({key: float(value) for key, value in row.items() if value and key.startswith("test/")})
+            values.update(
+                {key: float(value) for key, value in row.items() if value and key.startswith("test/")}
+            )
     return values
 
 
@@ -129,14 +184,27 @@ def _csv_metrics(folder: Path) -> dict[str, float]:
 def test_ddp_two_processes_match_one(tmp_path: Path, synthetic_path: Path) -> None:
     # Test one checkpoint with 2 gloo CPU processes and with 1: the sharded evaluation edges and the metric
     # reduction must give the same numbers as a single process.
-    fit = _run(["fit", "--config", "configs/cm.yaml", *_quick(tmp_path, synthetic_path), "--trainer.logger=false"])
+    fit = _run(
+        ["fit", "--config", "configs/cm.yaml", *_quick(tmp_path, synthetic_path), "--trainer.logger=false"]
+    )
     assert fit.returncode == 0, fit.stderr[-3000:]
     results = {}
     for name, extra in (("single", []), ("ddp", ["--trainer.strategy=ddp", "--trainer.devices=2"])):
         root = tmp_path / name
-        test = _run(["test", "--config", "configs/cm.yaml", *_quick(root, synthetic_path),
-                     "--trainer.logger=CSVLogger", f"--trainer.logger.save_dir={root}", *extra,
-                     "--ckpt_path", str(tmp_path / "checkpoints" / "last.ckpt")], timeout=400)
+        test = _run(
+            [
+                "test",
+                "--config",
+                "configs/cm.yaml",
+                *_quick(root, synthetic_path),
+                "--trainer.logger=CSVLogger",
+                f"--trainer.logger.save_dir={root}",
+                *extra,
+                "--ckpt_path",
+                str(tmp_path / "checkpoints" / "last.ckpt"),
+            ],
+            timeout=400,
+        )
         assert test.returncode == 0, test.stderr[-3000:]
         results[name] = _csv_metrics(root)
     for key in ("test/pearson", "test/mse", "test/spearman", "test/geodesic", "test/r2"):
@@ -145,8 +213,20 @@ def test_ddp_two_processes_match_one(tmp_path: Path, synthetic_path: Path) -> No
 
 @pytest.mark.slow
 def test_ddp_bf16_smt_trains(tmp_path: Path, synthetic_path: Path) -> None:
-    run = _run(["fit", "--config", "configs/smt_cls.yaml", *_quick(tmp_path, synthetic_path), *SMALL_SMT,
-                "--trainer.strategy=ddp", "--trainer.devices=2", "--trainer.precision=bf16-mixed",
-                "--trainer.logger=CSVLogger", f"--trainer.logger.save_dir={tmp_path}"], timeout=400)
+    run = _run(
+        [
+            "fit",
+            "--config",
+            "configs/smt_cls.yaml",
+            *_quick(tmp_path, synthetic_path),
+            *SMALL_SMT,
+            "--trainer.strategy=ddp",
+            "--trainer.devices=2",
+            "--trainer.precision=bf16-mixed",
+            "--trainer.logger=CSVLogger",
+            f"--trainer.logger.save_dir={tmp_path}",
+        ],
+        timeout=400,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     assert (tmp_path / "checkpoints" / "last.ckpt").exists()

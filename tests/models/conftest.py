@@ -10,10 +10,18 @@ import torch
 CONFIGS = Path(__file__).parents[2] / "configs"
 MODEL_CONFIGS = sorted(path.name for path in CONFIGS.glob("*.yaml"))
 SMALL_MODEL_OVERRIDES: dict[str, list[str]] = {
-    "smt.yaml": ["--model.init_args.d_model=16", "--model.init_args.num_layers=1", "--model.init_args.token_size=20",
-                 "--model.init_args.decoder_hidden_sizes=[32,16]"],
-    "smt_cls.yaml": ["--model.init_args.d_model=16", "--model.init_args.num_layers=1",
-                     "--model.init_args.token_size=20", "--model.init_args.decoder_hidden_sizes=[32,16]"],
+    "smt.yaml": [
+        "--model.init_args.d_model=16",
+        "--model.init_args.num_layers=1",
+        "--model.init_args.token_size=20",
+        "--model.init_args.decoder_hidden_sizes=[32,16]",
+    ],
+    "smt_cls.yaml": [
+        "--model.init_args.d_model=16",
+        "--model.init_args.num_layers=1",
+        "--model.init_args.token_size=20",
+        "--model.init_args.decoder_hidden_sizes=[32,16]",
+    ],
     "mlp.yaml": ["--model.init_args.hidden_sizes=[32,16]"],
     "mlp_coords.yaml": ["--model.init_args.hidden_sizes=[32,16]"],
     "coords_mlp.yaml": ["--model.init_args.hidden_sizes=[32,16]"],

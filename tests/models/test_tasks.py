@@ -17,7 +17,9 @@ from .conftest import CONFIGS, MODEL_CONFIGS, SMALL_MODEL_OVERRIDES, fixture_ove
 TASK_CLASSES = {cls.__name__: cls for cls in (SMTTask, MLPTask, BilinearLowRankTask, ConnectomeModelTask)}
 
 
-def _predict_pairs(task: EdgeRegressionTask, datamodule, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+def _predict_pairs(
+    task: EdgeRegressionTask, datamodule, rows: torch.Tensor, cols: torch.Tensor
+) -> torch.Tensor:
     regions = datamodule.region_tensors("cpu")
     task.eval()
     with torch.no_grad():
@@ -26,8 +28,10 @@ def _predict_pairs(task: EdgeRegressionTask, datamodule, rows: torch.Tensor, col
 
 @pytest.mark.parametrize("config", MODEL_CONFIGS)
 def test_every_config_fits_tests_and_round_trips(config: str, tmp_path: Path, synthetic_path: Path) -> None:
-    run = fit_and_test([CONFIGS / config],
-                       fixture_overrides(tmp_path, synthetic_path) + SMALL_MODEL_OVERRIDES.get(config, []))
+    run = fit_and_test(
+        [CONFIGS / config],
+        fixture_overrides(tmp_path, synthetic_path) + SMALL_MODEL_OVERRIDES.get(config, []),
+    )
     metrics = run.metrics
     # Test edges: all unordered pairs among the test regions, evaluated once.
     test_regions = len(run.datamodule.split.test)
@@ -43,12 +47,15 @@ def test_every_config_fits_tests_and_round_trips(config: str, tmp_path: Path, sy
     target = run.datamodule.region_tensors("cpu")["connectivity"][rows, cols]
     assert float(((forward - target) ** 2).mean()) == pytest.approx(metrics["test/mse"], rel=1e-4, abs=1e-7)
     assert float(stats.pearsonr(forward.numpy(), target.numpy())[0]) == pytest.approx(
-        metrics["test/pearson"], abs=1e-4)
+        metrics["test/pearson"], abs=1e-4
+    )
     # Checkpoint round trip: a fresh task loaded from the best checkpoint predicts the same values.
     checkpoint = run.trainer.checkpoint_callback.best_model_path
     assert checkpoint and Path(checkpoint).exists()
     loaded = type(run.task).load_from_checkpoint(checkpoint, weights_only=False)
-    torch.testing.assert_close(_predict_pairs(loaded, run.datamodule, rows, cols), forward, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(
+        _predict_pairs(loaded, run.datamodule, rows, cols), forward, rtol=1e-5, atol=1e-6
+    )
 
 
 def test_learned_and_closed_form_models_beat_chance(tmp_path: Path, synthetic_path: Path) -> None:
@@ -61,8 +68,12 @@ def test_learned_and_closed_form_models_beat_chance(tmp_path: Path, synthetic_pa
 
 @pytest.mark.parametrize("config", ["smt_cls.yaml", "mlp_coords.yaml", "lowrank.yaml"])
 def test_training_reduces_loss(config: str, tmp_path: Path, synthetic_path: Path) -> None:
-    cli = build_cli([CONFIGS / config], fixture_overrides(tmp_path, synthetic_path)
-                    + SMALL_MODEL_OVERRIDES.get(config, []) + ["--model.init_args.learning_rate=0.003"])
+    cli = build_cli(
+        [CONFIGS / config],
+        fixture_overrides(tmp_path, synthetic_path)
+        + SMALL_MODEL_OVERRIDES.get(config, [])
+        + ["--model.init_args.learning_rate=0.003"],
+    )
     datamodule, task = cli.datamodule, cli.model
     datamodule.setup("fit")
     regions = datamodule.region_tensors("cpu")
@@ -73,8 +84,9 @@ def test_training_reduces_loss(config: str, tmp_path: Path, synthetic_path: Path
     losses = []
     for _ in range(8):
         optimizer.zero_grad()
-        loss = torch.nn.functional.mse_loss(task.network(regions["expression"], regions["coordinates"], rows, cols),
-                                            target)
+        loss = torch.nn.functional.mse_loss(
+            task.network(regions["expression"], regions["coordinates"], rows, cols), target
+        )
         loss.backward()
         optimizer.step()
         losses.append(float(loss))
@@ -90,10 +102,15 @@ def test_best_weights_are_restored_not_the_last(tmp_path: Path, synthetic_path: 
         def on_validation_end(self, trainer, pl_module) -> None:
             if not trainer.sanity_checking:
                 snapshots[trainer.current_epoch] = {
-                    name: value.detach().clone() for name, value in pl_module.state_dict().items()}
+                    name: value.detach().clone() for name, value in pl_module.state_dict().items()
+                }
 
-    cli = build_cli([CONFIGS / "mlp.yaml"], fixture_overrides(tmp_path, synthetic_path, epochs=6)
-                    + SMALL_MODEL_OVERRIDES["mlp.yaml"] + ["--model.init_args.learning_rate=0.05"])
+    cli = build_cli(
+        [CONFIGS / "mlp.yaml"],
+        fixture_overrides(tmp_path, synthetic_path, epochs=6)
+        + SMALL_MODEL_OVERRIDES["mlp.yaml"]
+        + ["--model.init_args.learning_rate=0.05"],
+    )
     cli.trainer.callbacks.append(Snapshot())
     losses: dict[int, float] = {}
 
@@ -110,4 +127,6 @@ def test_best_weights_are_restored_not_the_last(tmp_path: Path, synthetic_path: 
         torch.testing.assert_close(state[name], value)
     if best_epoch != max(losses):
         last = snapshots[max(losses)]
-        assert any(not torch.equal(state[name], last[name]) for name in state if state[name].is_floating_point())
+        assert any(
+            not torch.equal(state[name], last[name]) for name in state if state[name].is_floating_point()
+        )

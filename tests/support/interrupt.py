@@ -20,7 +20,8 @@ class KillMidEpoch(Callback):
         self.epoch = epoch
         self.batch = batch
 
-    def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any,
-                           batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
         if trainer.current_epoch == self.epoch and batch_idx == self.batch:
             os._exit(17)
