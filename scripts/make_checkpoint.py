@@ -114,11 +114,12 @@ def write_readme(
     text = f"""# Shipped checkpoints
 
 `{CHECKPOINT_NAME}` ({size_bytes / 1e6:.1f} MB) is a small SMT+[CLS] trained on dk82 (HCP group FC and AHBA
-expression of the 82 Desikan-Killiany regions). Regenerate it (about 5-10 minutes on a 2-core CPU) with
+expression of the 82 Desikan-Killiany regions). Regenerate it (10-20 minutes on a busy 2-core CPU) with
 
     PYTHONPATH=. python scripts/make_checkpoint.py --epochs {epochs}
 
-- Model: `configs/smt_cls_small.yaml` ({described}), CPU, float32, seed 0.
+- Model: `configs/smt_cls_small.yaml`, CPU, float32, seed 0:
+  {described}.
 - Data: `configs/data/dk82.yaml`, random region split round 0, fold 0 (25% of regions test; 12.5% of the
   rest validate). Early stopping, the LR schedule and the kept weights only saw validation regions.
 - {int(metrics["epochs"])} epochs ran (at most {epochs}, early stopping patience 20); the kept weights are
@@ -127,7 +128,7 @@ expression of the 82 Desikan-Killiany regions). Regenerate it (about 5-10 minute
 - The file keeps weights and hyperparameters only (no optimizer state): it serves `ge2conn predict`,
   `ge2conn test` and `ge2conn explain`, not resuming training.
 
-Test metrics (outer test regions of fold 0, each unordered pair once):
+Test metrics (outer test regions of fold 0, each unordered pair once; NaN: too few edges in the stratum):
 
 | metric | value |
 |---|---|
