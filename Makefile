@@ -16,7 +16,7 @@ export GE2CONN_HOME ?= $(HOME)/.cache/ge2conn
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test test-fast demo lint format bench reproduce-table1 reproduce-table1-quick fixtures clean
+.PHONY: help setup test test-all test-fast demo lint format bench reproduce-table1 reproduce-table1-quick fixtures clean
 
 help: ## Show this help.
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | awk -F'\t' '{printf "  \033[36m%-24s\033[0m %s\n", $$1, $$2}'
@@ -30,11 +30,14 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed ## Create .venv and install ge2conn with its dev tools (CPU torch).
 
-test: setup ## Run the whole test suite (real-data tests use $$GE2CONN_MIRROR).
+test: setup ## Run the test suite (real-data tests use $$GE2CONN_MIRROR; excludes `expensive` tests).
+	$(BIN)/python -m pytest -q -m "not expensive" $(PYTEST_ARGS)
+
+test-all: setup ## Run every test, the expensive (torch.compile) ones too.
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-test-fast: setup ## Run the tests without the slow (DDP, multi-epoch) ones.
-	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
+test-fast: setup ## Run the tests without the slow (DDP, multi-epoch) and expensive ones.
+	$(BIN)/python -m pytest -q -m "not slow and not expensive" $(PYTEST_ARGS)
 
 demo: setup ## Build dk82, train and test SMT with [CLS] on a random split, print test metrics (< 10 min on CPU).
 	$(BIN)/ge2conn data build dk82

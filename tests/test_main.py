@@ -230,3 +230,13 @@ def test_ddp_bf16_smt_trains(tmp_path: Path, synthetic_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr[-3000:]
     assert (tmp_path / "checkpoints" / "last.ckpt").exists()
+
+
+@pytest.mark.expensive
+def test_compiled_encoder_trains_and_checkpoints_load_uncompiled(tmp_path: Path, synthetic_path: Path) -> None:
+    main(["fit", "--config", "configs/smt.yaml", *_quick(tmp_path, synthetic_path, epochs=1), *SMALL_SMT,
+          "--trainer.logger=false", "--trainer.callbacks+=CompileEncoder"])
+    from ge2conn.models import SMTTask
+
+    loaded = SMTTask.load_from_checkpoint(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)
+    assert not any("_orig_mod" in name for name in loaded.state_dict())
