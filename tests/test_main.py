@@ -233,7 +233,7 @@ def test_ddp_bf16_smt_trains(tmp_path: Path, synthetic_path: Path) -> None:
 
 
 @pytest.mark.expensive
-def test_compiled_encoder_trains_and_checkpoints_load_uncompiled(tmp_path: Path, synthetic_path: Path) -> None:
+def test_compiled_encoder_checkpoints_load_uncompiled(tmp_path: Path, synthetic_path: Path) -> None:
     main(["fit", "--config", "configs/smt.yaml", *_quick(tmp_path, synthetic_path, epochs=1), *SMALL_SMT,
           "--trainer.logger=false", "--trainer.callbacks+=CompileEncoder"])
     from ge2conn.models import SMTTask
