@@ -22,6 +22,7 @@ QUIET_WARNINGS = (
     ".*has `__len__` defined.*",
     ".*isinstance\\(treespec, LeafSpec\\).*",
     ".*log_every_n_steps.*",
+    ".*args parameter is intended to run from within Python.*",
 )
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +11,7 @@ import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 from torch import Tensor
 
+from ge2conn.atomic import atomic_output
 from ge2conn.callbacks.figures import gather_uneven
 
 
@@ -23,15 +22,8 @@ def atomic_save_array(path: Path, array: np.ndarray) -> None:
         path: Destination.
         array: The array.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.save(file, array)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as temporary, temporary.open("wb") as file:
+        np.save(file, array)
 
 
 class ConnectomeWriter(Callback):
@@ -125,19 +117,11 @@ class ConnectomeWriter(Callback):
             extras: Named extra arrays (embeddings, attention).
         """
         if path.suffix in {".h5", ".hdf5"}:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            os.close(handle)
-            try:
-                with h5py.File(temporary, "w") as file:
-                    file.create_dataset("prediction", data=matrix)
-                    file.create_dataset("labels", data=labels.astype(object), dtype=h5py.string_dtype())
-                    for name, array in extras.items():
-                        file.create_dataset(name, data=array)
-                os.replace(temporary, path)
-            except BaseException:
-                Path(temporary).unlink(missing_ok=True)
-                raise
+            with atomic_output(path) as temporary, h5py.File(temporary, "w") as file:
+                file.create_dataset("prediction", data=matrix)
+                file.create_dataset("labels", data=labels.astype(object), dtype=h5py.string_dtype())
+                for name, array in extras.items():
+                    file.create_dataset(name, data=array)
             return
         atomic_save_array(path, matrix)
         for name, array in extras.items():

@@ -24,8 +24,6 @@ Writes are atomic: the file is written next to its destination under a temporary
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -34,6 +32,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from ge2conn.atomic import atomic_output
 from ge2conn.data.errors import DatasetError
 from ge2conn.data.gene_order import is_reference_ordered
 
@@ -229,18 +228,8 @@ class BrainDataset:
         """
         destination = Path(path)
         self.validate(destination)
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".tmp",
-                                             dir=destination.parent)
-        os.close(handle)
-        try:
-            with h5py.File(temporary, "w") as file:
-                self._write(file)
-            _make_readable(Path(temporary))
-            os.replace(temporary, destination)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with atomic_output(destination) as temporary, h5py.File(temporary, "w") as file:
+            self._write(file)
         return destination
 
     def _write(self, file: h5py.File) -> None:
@@ -371,13 +360,6 @@ def read_header(path: str | Path) -> DatasetHeader:
     except (OSError, KeyError) as error:
         raise DatasetError(source, "<file>", f"cannot be read as a ge2conn HDF5 dataset ({error})",
                            _REBUILD) from error
-
-
-def _make_readable(path: Path) -> None:
-    """Give a temporary file the permissions a plain ``open`` would (mkstemp creates it 0600)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    path.chmod(0o666 & ~umask)
 
 
 def _check_shape(path: str | Path, name: str, values: np.ndarray, shape: tuple[int, ...]) -> None:

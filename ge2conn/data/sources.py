@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from ge2conn.atomic import atomic_output
 from ge2conn.data.errors import ChecksumError, DatasetError
 from ge2conn.data.paths import ge2conn_home, mirror_root
 
@@ -353,19 +354,16 @@ def _verified(path: Path, expected: str | None, source: str, origin: str) -> Fet
 
 
 def _download_url(url: str, destination: Path, expected: str | None) -> None:
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{destination.name}.", suffix=".part", dir=destination.parent
-    )
     try:
         with (
-            os.fdopen(handle, "wb") as output,
+            atomic_output(destination, suffix=".part") as temporary,
+            temporary.open("wb") as output,
             urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response,
         ):
             shutil.copyfileobj(response, output)
-        if expected is not None:
-            verify_sha256(Path(temporary), expected, url)
-        os.replace(temporary, destination)
+            output.flush()
+            if expected is not None:
+                verify_sha256(temporary, expected, url)
     except OSError as error:
         raise DatasetError(
             destination,
@@ -373,8 +371,6 @@ def _download_url(url: str, destination: Path, expected: str | None) -> None:
             f"cannot download {url} ({error})",
             "check the network connection, or set GE2CONN_MIRROR to a mirror holding the file",
         ) from error
-    finally:
-        Path(temporary).unlink(missing_ok=True)
 
 
 def _pip_command() -> list[str]:

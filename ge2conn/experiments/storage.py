@@ -107,6 +107,9 @@ def remove_checkpoints(folder: Path) -> None:
     """Delete the ``.ckpt`` files under a folder (the runner keeps metrics and predictions instead)."""
     for checkpoint in folder.rglob("*.ckpt"):
         checkpoint.unlink(missing_ok=True)
+    for subfolder in sorted(folder.rglob("checkpoints"), reverse=True):
+        if subfolder.is_dir() and not any(subfolder.iterdir()):
+            subfolder.rmdir()
 
 
 @lru_cache(maxsize=1)

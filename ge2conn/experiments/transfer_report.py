@@ -172,7 +172,8 @@ def transfer_figure(rows: list[TransferRow], names: list[str], title: str) -> pl
     )
     for axis, (name, matrix, colours) in zip(axes[0], panels, strict=True):
         if colours == "RdBu_r":
-            span = float(np.nanmax(np.abs(matrix))) if np.isfinite(matrix).any() else 1.0
+            # A floor of 0.1 keeps differences that small pale instead of saturating the scale.
+            span = max(float(np.nanmax(np.abs(matrix))) if np.isfinite(matrix).any() else 0.0, 0.1)
             image = axis.imshow(matrix, cmap=colours, vmin=-span, vmax=span)
         else:
             image = axis.imshow(matrix, cmap=colours, vmin=low, vmax=high)

@@ -26,14 +26,13 @@ Layout (format version 1)::
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import h5py
 import numpy as np
 
+from ge2conn.atomic import atomic_output
 from ge2conn.data.errors import DatasetError
 from ge2conn.data.format import BrainDataset
 from ge2conn.nulls.generate import ALGORITHM_VERSION, NullSet, dataset_fingerprint, generate_nulls
@@ -68,20 +67,8 @@ def save_nulls(nulls: NullSet, path: str | Path, dataset_name: str = "") -> Path
         The destination path.
     """
     destination = Path(path)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".tmp",
-                                         dir=destination.parent)
-    os.close(handle)
-    try:
-        with h5py.File(temporary, "w") as file:
-            _write(file, nulls, dataset_name)
-        umask = os.umask(0)
-        os.umask(umask)
-        Path(temporary).chmod(0o666 & ~umask)  # mkstemp creates 0600; give the file ordinary permissions
-        os.replace(temporary, destination)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_output(destination) as temporary, h5py.File(temporary, "w") as file:
+        _write(file, nulls, dataset_name)
     return destination
 
 
