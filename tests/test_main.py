@@ -14,6 +14,7 @@ import torch
 
 from ge2conn import __version__
 from ge2conn.main import main
+from tests.support.quick import SMALL_SMT, quick_overrides
 
 REPO = Path(__file__).parents[1]
 CONFIGS = sorted(
@@ -21,14 +22,6 @@ CONFIGS = sorted(
     for path in (REPO / "configs").rglob("*.yaml")
     if "experiments" not in path.parts
 )
-SMALL_SMT = [
-    "--model.init_args.d_model=16",
-    "--model.init_args.num_layers=1",
-    "--model.init_args.token_size=20",
-    "--model.init_args.decoder_hidden_sizes=[32,16]",
-]
-
-
 def _run(args: list[str], timeout: int = 300, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", **env}
     return subprocess.run(
@@ -42,15 +35,7 @@ def _run(args: list[str], timeout: int = 300, **env: str) -> subprocess.Complete
 
 
 def _quick(root: Path, synthetic: Path, epochs: int = 2) -> list[str]:
-    return [
-        f"--data.dataset={synthetic}",
-        "--data.batch_size=64",
-        f"--trainer.max_epochs={epochs}",
-        f"--trainer.default_root_dir={root}",
-        "--trainer.accelerator=cpu",
-        "--trainer.enable_progress_bar=false",
-        "--trainer.enable_model_summary=false",
-    ]
+    return quick_overrides(root, synthetic, epochs, logger=True)
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,12 +11,13 @@ import json
 import math
 import os
 import subprocess
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ge2conn.atomic import atomic_output
 
 METRICS_FILE = "metrics.json"
 ERROR_FILE = "error.json"
@@ -42,17 +43,10 @@ def _json_safe(value: Any) -> Any:
 
 
 def _atomic_write(path: Path, write: Any, binary: bool) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb" if binary else "w") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as temporary, temporary.open("wb" if binary else "w") as file:
+        write(file)
+        file.flush()
+        os.fsync(file.fileno())  # on disk before the rename makes it visible as finished
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:

@@ -68,23 +68,30 @@ class ListStateMetric(Metric):
         return dim_zero_cat(values)
 
 
-class PearsonR(Metric):
-    """Pearson correlation over all edges seen, from float64 running moment sums.
+class SumStateMetric(Metric):
+    """Base for metrics whose state is one float64 vector of sums, reduced by summation across processes.
 
-    Constant predictions (or targets) give NaN with a warning instead of raising.
+    Subclasses name the state (``state_name``, distinct per metric so that a ``MetricCollection`` never merges
+    two metrics into one compute group), give its length, and map a batch to sums and sums to the value.
     """
 
-    is_differentiable = True
-    higher_is_better = True
     full_state_update = False
-    plot_lower_bound = -1.0
-    plot_upper_bound = 1.0
-
-    pearson_sums: Tensor
+    state_name: ClassVar[str]
+    state_size: ClassVar[int]
 
     def __init__(self) -> None:
         super().__init__()
-        self.add_state("pearson_sums", default=torch.zeros(6, dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_state(
+            self.state_name, default=torch.zeros(self.state_size, dtype=torch.float64), dist_reduce_fx="sum"
+        )
+
+    def batch_sums(self, preds: Tensor, target: Tensor) -> Tensor:
+        """Sums contributed by one batch (float64, length ``state_size``)."""
+        raise NotImplementedError
+
+    def value_from_sums(self, sums: Tensor) -> Tensor:
+        """The metric value from accumulated sums."""
+        raise NotImplementedError
 
     def update(
         self, preds: Tensor, target: Tensor, rows: Tensor | None = None, cols: Tensor | None = None
@@ -97,11 +104,35 @@ class PearsonR(Metric):
             rows: Ignored (shared edge-metric signature).
             cols: Ignored (shared edge-metric signature).
         """
-        self.pearson_sums = _accumulate(self.pearson_sums, _pearson_update(preds, target))
+        setattr(
+            self, self.state_name, _accumulate(getattr(self, self.state_name), self.batch_sums(preds, target))
+        )
 
     def compute(self) -> Tensor:
-        """Return Pearson r as a float64 scalar."""
-        return _pearson_compute(self.pearson_sums)
+        """Return the metric as a float64 scalar."""
+        return self.value_from_sums(getattr(self, self.state_name))
+
+
+class PearsonR(SumStateMetric):
+    """Pearson correlation over all edges seen, from float64 running moment sums.
+
+    Constant predictions (or targets) give NaN with a warning instead of raising.
+    """
+
+    is_differentiable = True
+    higher_is_better = True
+    plot_lower_bound = -1.0
+    plot_upper_bound = 1.0
+    state_name = "pearson_sums"
+    state_size = 6
+
+    def batch_sums(self, preds: Tensor, target: Tensor) -> Tensor:
+        """n, Σx, Σy, Σx², Σy², Σxy of the batch."""
+        return _pearson_update(preds, target)
+
+    def value_from_sums(self, sums: Tensor) -> Tensor:
+        """Pearson r."""
+        return _pearson_compute(sums)
 
 
 class SpearmanRho(ListStateMetric):
@@ -146,105 +177,55 @@ class SpearmanRho(ListStateMetric):
         return _spearman_compute(self.concatenated("spearman_preds"), self.concatenated("spearman_target"))
 
 
-class RSquared(Metric):
+class RSquared(SumStateMetric):
     """Coefficient of determination ``1 − SS_res / SS_tot`` over all edges seen (float64 sums)."""
 
     is_differentiable = True
     higher_is_better = True
-    full_state_update = False
     plot_upper_bound = 1.0
+    state_name = "r_squared_sums"
+    state_size = 4
 
-    r_squared_sums: Tensor
+    def batch_sums(self, preds: Tensor, target: Tensor) -> Tensor:
+        """Sums needed for R² (see ``_r_squared_update``)."""
+        return _r_squared_update(preds, target)
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.add_state("r_squared_sums", default=torch.zeros(4, dtype=torch.float64), dist_reduce_fx="sum")
-
-    def update(
-        self, preds: Tensor, target: Tensor, rows: Tensor | None = None, cols: Tensor | None = None
-    ) -> None:
-        """Accumulate a batch of edges.
-
-        Args:
-            preds: Predicted values ``(B,)``.
-            target: True values ``(B,)``.
-            rows: Ignored (shared edge-metric signature).
-            cols: Ignored (shared edge-metric signature).
-        """
-        self.r_squared_sums = _accumulate(self.r_squared_sums, _r_squared_update(preds, target))
-
-    def compute(self) -> Tensor:
-        """Return R² as a float64 scalar."""
-        return _r_squared_compute(self.r_squared_sums)
+    def value_from_sums(self, sums: Tensor) -> Tensor:
+        """R²."""
+        return _r_squared_compute(sums)
 
 
-class MeanSquaredError(Metric):
+class MeanSquaredError(SumStateMetric):
     """Mean squared error over all edges seen (float64 sums)."""
 
     is_differentiable = True
     higher_is_better = False
-    full_state_update = False
     plot_lower_bound = 0.0
+    state_name = "squared_error_sums"
+    state_size = 2
 
-    squared_error_sums: Tensor
+    def batch_sums(self, preds: Tensor, target: Tensor) -> Tensor:
+        """Count and sum of squared errors."""
+        return _error_update(preds, target, squared=True)
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.add_state(
-            "squared_error_sums", default=torch.zeros(2, dtype=torch.float64), dist_reduce_fx="sum"
-        )
-
-    def update(
-        self, preds: Tensor, target: Tensor, rows: Tensor | None = None, cols: Tensor | None = None
-    ) -> None:
-        """Accumulate a batch of edges.
-
-        Args:
-            preds: Predicted values ``(B,)``.
-            target: True values ``(B,)``.
-            rows: Ignored (shared edge-metric signature).
-            cols: Ignored (shared edge-metric signature).
-        """
-        self.squared_error_sums = _accumulate(
-            self.squared_error_sums, _error_update(preds, target, squared=True)
-        )
-
-    def compute(self) -> Tensor:
-        """Return the MSE as a float64 scalar."""
-        return _error_compute(self.squared_error_sums)
+    def value_from_sums(self, sums: Tensor) -> Tensor:
+        """The MSE."""
+        return _error_compute(sums)
 
 
-class MeanAbsoluteError(Metric):
+class MeanAbsoluteError(SumStateMetric):
     """Mean absolute error over all edges seen (float64 sums)."""
 
     is_differentiable = True
     higher_is_better = False
-    full_state_update = False
     plot_lower_bound = 0.0
+    state_name = "absolute_error_sums"
+    state_size = 2
 
-    absolute_error_sums: Tensor
+    def batch_sums(self, preds: Tensor, target: Tensor) -> Tensor:
+        """Count and sum of absolute errors."""
+        return _error_update(preds, target, squared=False)
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.add_state(
-            "absolute_error_sums", default=torch.zeros(2, dtype=torch.float64), dist_reduce_fx="sum"
-        )
-
-    def update(
-        self, preds: Tensor, target: Tensor, rows: Tensor | None = None, cols: Tensor | None = None
-    ) -> None:
-        """Accumulate a batch of edges.
-
-        Args:
-            preds: Predicted values ``(B,)``.
-            target: True values ``(B,)``.
-            rows: Ignored (shared edge-metric signature).
-            cols: Ignored (shared edge-metric signature).
-        """
-        self.absolute_error_sums = _accumulate(
-            self.absolute_error_sums, _error_update(preds, target, squared=False)
-        )
-
-    def compute(self) -> Tensor:
-        """Return the MAE as a float64 scalar."""
-        return _error_compute(self.absolute_error_sums)
+    def value_from_sums(self, sums: Tensor) -> Tensor:
+        """The MAE."""
+        return _error_compute(sums)

@@ -11,8 +11,10 @@ from scipy import stats
 
 from ge2conn.models import BilinearLowRankTask, ConnectomeModelTask, EdgeRegressionTask, MLPTask, SMTTask
 from ge2conn.training import build_cli, fit_and_test
+from tests.support.quick import SMALL_MODEL_OVERRIDES
+from tests.support.quick import quick_overrides as fixture_overrides
 
-from .conftest import CONFIGS, MODEL_CONFIGS, SMALL_MODEL_OVERRIDES, fixture_overrides
+from .conftest import CONFIGS, MODEL_CONFIGS
 
 TASK_CLASSES = {cls.__name__: cls for cls in (SMTTask, MLPTask, BilinearLowRankTask, ConnectomeModelTask)}
 
