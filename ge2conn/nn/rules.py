@@ -33,6 +33,10 @@ def gaussian_kernel(
     return gain * np.exp(-(distance**2) / (2.0 * width**2)) + intercept
 
 
+GAUSSIAN_WIDTH_BOUNDS = (1.0, 500.0)
+"""Allowed range of the Gaussian kernel width σ, in mm."""
+
+
 class _DistanceRule(FittedPairModel):
     """Shared plumbing: regions are encoded by their coordinates, pairs by their distance."""
 
@@ -121,19 +125,31 @@ class GaussianKernel(_DistanceRule):
         cols: NDArray[np.integer],
         targets: NDArray[np.floating],
     ) -> None:
-        """Fit σ > 0, α and β on training edges; expression is not used."""
+        """Fit σ, α ≥ 0 and β on training edges; expression is not used.
+
+        The kernel must decay with distance (α ≥ 0) and σ stays within [1, 500] mm: an unconstrained fit can
+        drift to a huge σ with α < 0, an inverted parabola that fits short training distances and fails on
+        held-out regions. σ starts at the best point of a log grid (α, β solved linearly there), then
+        ``curve_fit`` refines all three within the bounds.
+        """
         distance = _edge_distances(coordinates, rows, cols)
         values = np.asarray(targets, dtype=np.float64)
-        width = float(np.median(distance))
-        # For a fixed σ, α and β are a linear least-squares fit: a good starting point for the joint fit.
-        kernel = np.exp(-(distance**2) / (2.0 * width**2))
-        gain, intercept = np.polyfit(kernel, values, 1)
+        best: tuple[float, float, float, float] | None = None
+        for candidate in np.geomspace(GAUSSIAN_WIDTH_BOUNDS[0], GAUSSIAN_WIDTH_BOUNDS[1], 48):
+            kernel = np.exp(-(distance**2) / (2.0 * candidate**2))
+            gain, intercept = np.polyfit(kernel, values, 1) if np.ptp(kernel) > 0 else (0.0, values.mean())
+            if gain < 0:
+                gain, intercept = 0.0, float(values.mean())
+            error = float(np.sum((gain * kernel + intercept - values) ** 2))
+            if best is None or error < best[0]:
+                best = (error, float(candidate), float(gain), float(intercept))
+        assert best is not None
         (width, gain, intercept), _ = curve_fit(
             gaussian_kernel,
             distance,
             values,
-            p0=[width, gain, intercept],
-            bounds=([1e-6, -np.inf, -np.inf], [np.inf, np.inf, np.inf]),
+            p0=[best[1], max(best[2], 1e-6), best[3]],
+            bounds=([GAUSSIAN_WIDTH_BOUNDS[0], 0.0, -np.inf], [GAUSSIAN_WIDTH_BOUNDS[1], np.inf, np.inf]),
         )
         self.width.fill_(width)
         self.gain.fill_(gain)

@@ -49,6 +49,20 @@ def test_gaussian_kernel_recovers_parameters():
     np.testing.assert_allclose(predict(model, expression, coordinates, rows, cols), expected, rtol=1e-10)
 
 
+def test_gaussian_kernel_never_inverts_into_a_growing_parabola():
+    # Short-range-only training edges whose values rise slightly with distance: an unconstrained fit takes
+    # a huge σ with a negative gain (a parabola that explodes on long held-out edges). The fit must stay a
+    # decaying kernel within the documented σ bounds.
+    rng, coordinates, rows, cols, distance = region_pairs(60, seed=2)
+    targets = 0.3 + 0.001 * distance + 0.01 * rng.normal(size=distance.shape)
+    model = GaussianKernel()
+    model.fit(np.zeros((60, 4)), coordinates, rows, cols, targets)
+    assert model.gain.item() >= 0.0
+    assert 1.0 <= model.width.item() <= 500.0
+    far = predict(model, np.zeros((2, 4)), np.array([[0.0, 0, 0], [1000.0, 0, 0]]), np.array([0]), np.array([1]))
+    assert abs(far[0] - model.intercept.item()) < 1e-6  # bounded far away, no explosion
+
+
 def test_cge_recovers_calibration_and_uses_training_pca():
     rng, coordinates, rows, cols, _ = region_pairs(40, seed=2)
     expression = rng.normal(size=(40, 6)) @ rng.normal(size=(6, 50))
