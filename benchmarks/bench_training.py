@@ -103,8 +103,19 @@ def dataset_path(name: str) -> Path:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident set size of this process so far, in MiB.
+
+    Linux's ``VmHWM`` (the high-water mark of this address space) is preferred: ``getrusage``'s ``ru_maxrss``
+    survives ``execve``, so a child started by ``subprocess`` (vfork + exec) reports its parent's peak when
+    that is larger.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def synchronize(device: torch.device) -> None:
