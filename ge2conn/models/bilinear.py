@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import torch
 from torch import Tensor
 
 from ge2conn.models.base import ClosedFormTask, EdgeRegressionTask
@@ -54,6 +55,15 @@ class BilinearLowRankTask(EdgeRegressionTask):
     def configure_models(self) -> None:
         """Build the low-rank bilinear network."""
         self.network = BilinearLowRank(num_genes=self.hparams["num_genes"], rank=self.hparams["rank"])
+
+    def on_fit_start(self) -> None:
+        """Center expression on the training regions' mean (kept in the checkpoint for later use)."""
+        datamodule = self.trainer.datamodule  # type: ignore[attr-defined]
+        assert isinstance(self.network, BilinearLowRank)
+        if self.trainer.ckpt_path is None:  # a resumed run keeps the centre it was trained with
+            expression = datamodule.region_tensors(self.device)["expression"]
+            training_regions = torch.as_tensor(datamodule.split.train, device=self.device)
+            self.network.set_center(expression[training_regions].mean(dim=0))
 
     def regularization(self) -> Tensor:
         """λ‖W‖²."""

@@ -11,7 +11,10 @@ from ge2conn.nn.base import PairModel, ResizableBuffersMixin
 class BilinearLowRank(PairModel):
     """Learned low-rank bilinear model ``ŷ_ij = ⟨W x_i, W x_j⟩ + b`` with W ∈ R^{k×G}; symmetric by design.
 
-    Train with MSE plus ``λ * regularization()``; the region embedding is ``z_i = W x_i``.
+    Train with MSE plus ``λ * regularization()``; the region embedding is ``z_i = W (x_i − μ)``, where μ is the
+    mean expression of the training regions (set with :meth:`set_center`; zero until then). Without centering,
+    the mean profile shared by all regions' non-negative expression dominates every ``W x``; gradient descent
+    is then ill-conditioned (on dk82, test r ≈ 0.1 uncentered vs ≈ 0.4 centered on random folds 0 and 1).
 
     Args:
         num_genes: Number of genes G.
@@ -23,10 +26,22 @@ class BilinearLowRank(PairModel):
         self.num_genes = num_genes
         self.projection = nn.Linear(num_genes, rank, bias=False)
         self.bias = nn.Parameter(torch.zeros(()))
+        self.center: Tensor
+        self.register_buffer("center", torch.zeros(num_genes))
+
+    def set_center(self, center: Tensor) -> None:
+        """Set μ, the per-gene mean expression of the training regions.
+
+        Args:
+            center: (G,) mean expression.
+        """
+        if center.shape != (self.num_genes,):
+            raise ValueError(f"center must have shape ({self.num_genes},), got {tuple(center.shape)}")
+        self.center.copy_(center.to(self.center.dtype))
 
     def encode_regions(self, expression: Tensor, coordinates: Tensor) -> Tensor:
-        """(N, G), (N, 3) → (N, k) embeddings ``W x``; coordinates are ignored."""
-        return self.projection(expression)
+        """(N, G), (N, 3) → (N, k) embeddings ``W (x − μ)``; coordinates are ignored."""
+        return self.projection(expression - self.center.to(expression.dtype))
 
     def decode(self, embeddings_i: Tensor, embeddings_j: Tensor) -> Tensor:
         """(B, k), (B, k) → (B,) inner products plus bias."""

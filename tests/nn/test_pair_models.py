@@ -164,3 +164,16 @@ def test_symmetric_forward_helper(tiny_problem):
         symmetric_forward(model, expression, coordinates, rows, cols),
         model(expression, coordinates, rows, cols),
     )
+
+
+def test_low_rank_encodes_centered_expression():
+    torch.manual_seed(0)
+    model = BilinearLowRank(num_genes=7, rank=3)
+    expression = torch.rand(5, 7)
+    center = expression[:3].mean(dim=0)
+    model.set_center(center)
+    expected = (expression - center) @ model.projection.weight.T
+    torch.testing.assert_close(model.encode_regions(expression, torch.zeros(5, 3)), expected)
+    assert "center" in model.state_dict()
+    with pytest.raises(ValueError, match="center must have shape"):
+        model.set_center(torch.zeros(6))
