@@ -59,7 +59,8 @@ def test_gaussian_kernel_never_inverts_into_a_growing_parabola():
     model.fit(np.zeros((60, 4)), coordinates, rows, cols, targets)
     assert model.gain.item() >= 0.0
     assert 1.0 <= model.width.item() <= 500.0
-    far = predict(model, np.zeros((2, 4)), np.array([[0.0, 0, 0], [1000.0, 0, 0]]), np.array([0]), np.array([1]))
+    two_regions = np.array([[0.0, 0, 0], [1000.0, 0, 0]])
+    far = predict(model, np.zeros((2, 4)), two_regions, np.array([0]), np.array([1]))
     assert abs(far[0] - model.intercept.item()) < 1e-6  # bounded far away, no explosion
 
 
