@@ -12,9 +12,9 @@ class BilinearLowRank(PairModel):
     """Learned low-rank bilinear model ``ŷ_ij = ⟨W x_i, W x_j⟩ + b`` with W ∈ R^{k×G}; symmetric by design.
 
     Train with MSE plus ``λ * regularization()``; the region embedding is ``z_i = W (x_i − μ)``, where μ is
-    the mean expression of the training regions (set with :meth:`set_center`; zero until then). Without centering,
-    the mean profile shared by all regions' non-negative expression dominates every ``W x``; gradient descent
-    is then ill-conditioned (on dk82, test r ≈ 0.1 uncentered vs ≈ 0.4 centered on random folds 0 and 1).
+    the mean expression of the training regions (set with :meth:`set_center`; zero until then). Without
+    centering, the mean profile shared by all regions' non-negative expression dominates every ``W x`` and
+    gradient descent is ill-conditioned (dk82 random folds 0 and 1: test r ≈ 0.1 uncentered, ≈ 0.4 centered).
 
     Args:
         num_genes: Number of genes G.
