@@ -127,6 +127,14 @@ class EdgeRegressionTask(LightningModule, ABC):
         )
         return loss
 
+    def on_fit_start(self) -> None:
+        """Start a fresh run from the mean training target (see ``PairDecoder.set_output_bias``)."""
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if self.trainer.ckpt_path is None and datamodule is not None and hasattr(datamodule, "train_edges"):
+            connectivity = datamodule.region_tensors(self.device)["connectivity"]
+            edges = datamodule.train_edges.to(self.device)
+            self.network.initialize_output(float(connectivity[edges[:, 0], edges[:, 1]].mean()))
+
     def on_train_epoch_end(self) -> None:
         """Log the learning rate (ReduceLROnPlateau changes it), without needing a logger-bound callback."""
         optimizers = self.trainer.optimizers

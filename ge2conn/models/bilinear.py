@@ -58,6 +58,7 @@ class BilinearLowRankTask(EdgeRegressionTask):
 
     def on_fit_start(self) -> None:
         """Center expression on the training regions' mean (kept in the checkpoint for later use)."""
+        super().on_fit_start()
         datamodule = self.trainer.datamodule  # type: ignore[attr-defined]
         assert isinstance(self.network, BilinearLowRank)
         if self.trainer.ckpt_path is None:  # a resumed run keeps the centre it was trained with

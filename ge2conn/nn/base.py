@@ -212,6 +212,16 @@ class PairModel(nn.Module, ABC):
         assert cache.encodings is not None  # every requested region is computed by now
         return cache.encodings[regions]
 
+    def initialize_output(self, target_mean: float) -> None:
+        """Start predicting ``target_mean`` everywhere (models with an MLP decoder); a no-op by default.
+
+        Args:
+            target_mean: Mean target of the training edges.
+        """
+        decoder = getattr(self, "decoder", None)
+        if decoder is not None and hasattr(decoder, "set_output_bias"):
+            decoder.set_output_bias(target_mean)
+
     def encode(self, expression: Tensor, coordinates: Tensor, regions: Tensor) -> Tensor:
         """Region embeddings z_i of the regions given.
 
