@@ -8,6 +8,7 @@ global metrics ignore ``rows``/``cols``. States are float64 sums reduced by summ
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -85,13 +86,13 @@ class SumStateMetric(Metric):
             self.state_name, default=torch.zeros(self.state_size, dtype=torch.float64), dist_reduce_fx="sum"
         )
 
+    @abstractmethod
     def batch_sums(self, preds: Tensor, target: Tensor) -> Tensor:
         """Sums contributed by one batch (float64, length ``state_size``)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def value_from_sums(self, sums: Tensor) -> Tensor:
         """The metric value from accumulated sums."""
-        raise NotImplementedError
 
     def update(
         self, preds: Tensor, target: Tensor, rows: Tensor | None = None, cols: Tensor | None = None

@@ -4,6 +4,8 @@ Distances are Euclidean distances between MNI centroids, in mm. Fitted values ar
 predictions come back in the dtype of the expression tensor.
 """
 
+from abc import abstractmethod
+
 import numpy as np
 import torch
 from numpy.typing import NDArray
@@ -46,8 +48,9 @@ class _DistanceRule(FittedPairModel):
         """(N, G), (N, 3) → (N, 3) float64 coordinates; expression is ignored."""
         return coordinates.to(torch.float64)
 
+    @abstractmethod
     def _rule(self, distance: Tensor) -> Tensor:
-        raise NotImplementedError
+        """The fitted rule applied to pair distances in mm."""
 
     def decode(self, embeddings_i: Tensor, embeddings_j: Tensor) -> Tensor:
         """(B, 3), (B, 3) coordinates → (B,) rule applied to their distance."""
