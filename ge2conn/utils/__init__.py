@@ -1,0 +1,1 @@
+"""Small utilities shared across ge2conn's packages (atomic writes, user-facing errors, ...)."""
