@@ -68,8 +68,8 @@ def reference_spin(dataset: BrainDataset, rotation: np.ndarray) -> np.ndarray:
     cost = 0.0
     for group in spin_groups(dataset):
         turn = MIRROR @ rotation @ MIRROR if group.mirrored else rotation
-        assignment, group_cost = vasa_assign_reference(group.positions @ turn.T, group.positions)
-        permutation[group.regions[assignment]] = group.regions
+        assignment, group_cost = vasa_assign_reference(group.positions, group.positions @ turn.T)
+        permutation[group.regions] = group.regions[assignment]
         cost += group_cost * group.scale_mm
     coexpression = np.corrcoef(dataset.expression[permutation].astype(np.float64))
     first, second = np.triu_indices(dataset.num_regions, k=1)

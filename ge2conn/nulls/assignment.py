@@ -1,7 +1,10 @@
 """Random rotations and the Váša et al. (2018) greedy reassignment of rotated regions (method §5.1).
 
-The greedy rule: repeatedly take the unassigned (rotated) region whose nearest free target (original
-position) is farthest away and give it that target. :func:`vasa_assign` runs the rule for a whole batch of
+The greedy rule: repeatedly take the unassigned source whose nearest free target is farthest away and give it
+that target. Váša's code (``rotate_parcellation.m``), netneurotools' and neuromaps' ``gen_spinsamples(...,
+method="vasa")`` take the original (unrotated) regions as sources and the rotated regions as targets;
+:func:`ge2conn.nulls.spins.spin_permutations` does the same, so a spin equals theirs on the same rotation
+(``tests/ecosystem/test_spin_parity.py``). :func:`vasa_assign` runs the rule for a whole batch of
 spins at once: all spins advance one assignment step at a time, so one step is a handful of tensor
 operations over ``(spins, regions)`` instead of a Python loop per spin.
 """
@@ -48,40 +51,42 @@ def mirror_rotations(rotations: np.ndarray) -> np.ndarray:
     return MIRROR @ rotations @ MIRROR
 
 
-def vasa_assign(rotated: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Assign rotated regions to original positions with the greedy Váša rule, batched over spins.
+def vasa_assign(sources: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Assign sources to targets one-to-one with the greedy Váša rule, batched over spins.
 
-    Ties are broken towards the lowest index (first maximal region, first nearest target).
+    Ties are broken towards the lowest index (first maximal source, first nearest target), as numpy's
+    ``argmax``/``argmin`` in the reference implementations.
 
     Args:
-        rotated: (spins, n, 3) rotated region positions.
-        targets: (n, 3) original positions, or (spins, n, 3) when they differ between batch entries.
+        sources: (spins, n, 3) positions that choose (the original regions, in Váša's orientation).
+        targets: (n, 3) positions chosen (the rotated regions), or (spins, n, 3) when they differ between
+            batch entries.
 
     Returns:
-        ``(assignment, cost)``: (spins, n) int64 target index given to each rotated region, and (spins,)
-        total reassignment distance (sum of the assigned Euclidean distances).
+        ``(assignment, cost)``: (spins, n) int64 target index given to each source, and (spins,) total
+        reassignment distance (sum of the assigned Euclidean distances).
     """
-    spins, size = rotated.shape[0], rotated.shape[1]
+    spins, size = sources.shape[0], sources.shape[1]
     if size == 0:
-        return torch.zeros((spins, 0), dtype=torch.int64), torch.zeros(spins, dtype=rotated.dtype)
+        return torch.zeros((spins, 0), dtype=torch.int64), torch.zeros(spins, dtype=sources.dtype)
     # The loop is thousands of small tensor operations: intra-op threads only add synchronisation, and on
     # a busy 2-core machine they made each step 20-50x slower (measured). Run it on one thread.
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return _vasa_assign(rotated, targets)
+        return _vasa_assign(sources, targets)
     finally:
         torch.set_num_threads(threads)
 
 
-def _vasa_assign(rotated: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    spins, size = rotated.shape[0], rotated.shape[1]
-    # distance[s, i, j]: rotated region i to original position j. Exact differences, not
-    # |a|² + |b|² - 2ab, whose float32 round-off would reorder near-equal distances.
-    distance = torch.cdist(rotated, targets.expand(spins, size, 3).contiguous(),
+def _vasa_assign(sources: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    spins, size = sources.shape[0], sources.shape[1]
+    # distance[s, i, j]: source i to target j. Exact differences, not |a|² + |b|² - 2ab, whose float32
+    # round-off would reorder near-equal distances.
+    distance = torch.cdist(sources, targets.expand(spins, size, 3).contiguous(),
                            compute_mode="donot_use_mm_for_euclid_dist")
     nearest, nearest_target = distance.min(dim=2)
-    score = nearest.clone()  # nearest free distance of unassigned regions, -inf once assigned
+    score = nearest.clone()  # nearest free distance of unassigned sources, -inf once assigned
     assignment = torch.full((spins, size), -1, dtype=torch.int64)
     cost = torch.zeros(spins, dtype=distance.dtype)
     done = torch.zeros((spins, size), dtype=torch.bool)
@@ -95,7 +100,7 @@ def _vasa_assign(rotated: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Te
         score[every_spin, region] = -torch.inf
         done[every_spin, region] = True
         taken[every_spin, target] = True
-        # Only regions whose nearest target was just taken need a new nearest free target (usually one or
+        # Only sources whose nearest target was just taken need a new nearest free target (usually one or
         # two per spin), so the distance matrix is read row by row and never rewritten.
         stale = (nearest_target == target[:, None]) & ~done
         spin_index, region_index = stale.nonzero(as_tuple=True)
@@ -108,18 +113,18 @@ def _vasa_assign(rotated: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Te
     return assignment, cost
 
 
-def vasa_assign_reference(rotated: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, float]:
+def vasa_assign_reference(sources: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, float]:
     """One-spin, loop-by-loop Váša assignment (the plain reading of the rule; for tests and benchmarks).
 
     Args:
-        rotated: (n, 3) rotated region positions.
-        targets: (n, 3) original positions.
+        sources: (n, 3) positions that choose (original regions).
+        targets: (n, 3) positions chosen (rotated regions).
 
     Returns:
-        ``(assignment, cost)``: target index per rotated region and the total assigned distance.
+        ``(assignment, cost)``: target index per source and the total assigned distance.
     """
-    size = rotated.shape[0]
-    distance = np.sqrt(((rotated[:, None, :] - targets[None, :, :]) ** 2).sum(axis=-1))
+    size = sources.shape[0]
+    distance = np.sqrt(((sources[:, None, :] - targets[None, :, :]) ** 2).sum(axis=-1))
     free_targets = list(range(size))
     unassigned = list(range(size))
     assignment = np.full(size, -1, dtype=np.int64)

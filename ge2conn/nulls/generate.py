@@ -26,8 +26,9 @@ from ge2conn.nulls.curves import (
 )
 from ge2conn.nulls.spins import draw_spins, spin_groups
 
-ALGORITHM_VERSION = 1
-"""Bump when the nulls of a given (dataset, n, seed) change, so that stale files are regenerated."""
+ALGORITHM_VERSION = 2
+"""Bump when the nulls of a given (dataset, n, seed) change, so that stale files are regenerated.
+2: the Váša assignment runs in Váša's orientation (original regions choose rotated ones), as neuromaps."""
 PARAMETER_NAMES = ("SA_lambda", "SA_inf", "a1", "a2", "a3", "a4", "reassignment_cost")
 """Columns of the scored parameter table: exponential, cubic (``np.polyfit`` order), reassignment cost."""
 DEFAULT_CHUNK_SIZE = 500

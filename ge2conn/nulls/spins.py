@@ -10,14 +10,22 @@ Regions are split into spin groups that never exchange regions:
 
 Every spin draws one uniform rotation R. Left-hemisphere and midline groups turn by R, right-hemisphere
 groups by the mirrored rotation F R F (F = diag(-1, 1, 1)), so a spin keeps bilateral symmetry. Each group
-is then reassigned with the Váša rule (:func:`ge2conn.nulls.assignment.vasa_assign`).
+is then reassigned with the Váša rule (:func:`ge2conn.nulls.assignment.vasa_assign`) in Váša's orientation:
+the original region whose nearest free rotated region is farthest away is served first.
+
+Parity with neuromaps / netneurotools ``gen_spinsamples(coords, hemiid, method="vasa")`` (tested in
+``tests/ecosystem/test_spin_parity.py``): their rotation matrices act on row vectors (``coords @ rotate_l``),
+ours on column vectors, so their spin with ``rotate_l`` is ours with ``R = rotate_l.T``; cortical spins are
+then identical. Their resampling array is ``permutations.T`` (regions × spins). What they do not do and we do
+on purpose: non-cortical groups (subcortex, cerebellum, brainstem) are spun too, in MNI space about their own
+centre, and never mix with cortex; midline regions turn with the left hemisphere.
 
 A spin's reassignment cost is the sum of the assigned distances in mm. Cortical distances on the unit
 sphere are scaled to mm by the cortical radius (the mean distance of the hemisphere's cortical centroids
 from their centre), so that cortical and subcortical distances add up in one unit.
 
 Permutation semantics: ``X_null = X[permutation]``: original position j receives the expression of the
-region whose rotated position was assigned to j.
+rotated region assigned to j.
 """
 
 from __future__ import annotations
@@ -107,16 +115,14 @@ def spin_permutations(groups: list[SpinGroup], rotations: np.ndarray,
     for batch in by_size.values():
         rotated = np.concatenate([np.einsum("sij,nj->sni", mirrored if group.mirrored else rotations,
                                             group.positions) for group in batch])
-        targets = np.concatenate([np.broadcast_to(group.positions, (spins, *group.positions.shape))
-                                  for group in batch])
-        assignment, group_cost = vasa_assign(torch.from_numpy(rotated.astype(np.float32)),
-                                             torch.from_numpy(targets.astype(np.float32)))
+        originals = np.concatenate([np.broadcast_to(group.positions, (spins, *group.positions.shape))
+                                    for group in batch])
+        assignment, group_cost = vasa_assign(torch.from_numpy(originals.astype(np.float32)),
+                                             torch.from_numpy(rotated.astype(np.float32)))
         for index, group in enumerate(batch):
             block = slice(index * spins, (index + 1) * spins)
-            assigned = assignment[block].numpy()
-            # Rotated region i went to position assigned[i]: that position receives region i's data.
-            receiving = group.regions[assigned]
-            permutations[np.arange(spins)[:, None], receiving] = group.regions[None, :]
+            # Original position i was given rotated region assignment[i]: it receives that region's data.
+            permutations[:, group.regions] = group.regions[assignment[block].numpy()]
             cost += group_cost[block].numpy().astype(np.float64) * group.scale_mm
     return permutations, cost
 

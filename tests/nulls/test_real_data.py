@@ -41,8 +41,8 @@ def test_dk82_spins_match_the_reference_and_respect_groups(dk82_path: Path) -> N
         expected = np.arange(dataset.num_regions)
         for group in groups:
             turn = MIRROR @ rotation @ MIRROR if group.mirrored else rotation
-            assignment, _ = vasa_assign_reference(group.positions @ turn.T, group.positions)
-            expected[group.regions[assignment]] = group.regions
+            assignment, _ = vasa_assign_reference(group.positions, group.positions @ turn.T)
+            expected[group.regions] = group.regions[assignment]
         np.testing.assert_array_equal(permutations[spin], expected)
 
 

@@ -40,9 +40,8 @@ def reference_permutation(groups: list[spins_module.SpinGroup], rotation: np.nda
     permutation = np.arange(size)
     for group in groups:
         turn = MIRROR @ rotation @ MIRROR if group.mirrored else rotation
-        assignment, _ = vasa_assign_reference(group.positions @ turn.T, group.positions)
-        for region, target in enumerate(assignment):
-            permutation[group.regions[target]] = group.regions[region]
+        assignment, _ = vasa_assign_reference(group.positions, group.positions @ turn.T)
+        permutation[group.regions] = group.regions[assignment]
     return permutation
 
 
@@ -86,8 +85,8 @@ def test_batched_spins_equal_the_reference_loop_on_the_same_rotations(synthetic:
         np.testing.assert_array_equal(permutations[spin],
                                       reference_permutation(groups, rotation, synthetic.num_regions))
     # Cost in mm: cortical unit-sphere distances times the cortical radius, subcortical distances as they are.
-    expected = sum(vasa_assign_reference(group.positions @ (MIRROR @ rotations[0] @ MIRROR if group.mirrored
-                                                            else rotations[0]).T, group.positions)[1]
+    expected = sum(vasa_assign_reference(group.positions, group.positions @ (
+                       MIRROR @ rotations[0] @ MIRROR if group.mirrored else rotations[0]).T)[1]
                    * group.scale_mm for group in groups)
     assert cost[0] == pytest.approx(expected, rel=1e-5)
 
