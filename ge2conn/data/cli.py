@@ -4,7 +4,7 @@ Examples::
 
     ge2conn data list
     ge2conn data build dk82 [--genes FILE] [--force] [--output PATH]
-    ge2conn data info dk82            # or a path to any .h5 dataset
+    ge2conn data info dk82 [--verify]  # or a path to any .h5 dataset; --verify checks every checksum
     ge2conn data import --name ukb --expression X.csv --fc Y.npy --coordinates C.csv [--regions R.csv] ...
 """
 
@@ -13,12 +13,22 @@ from __future__ import annotations
 import argparse
 import json
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
+from ge2conn.atomic import OutputError
+from ge2conn.data.checksums import (
+    FIRST_CHECKSUMMED_VERSION,
+    ChecksumReport,
+    stored_format_version,
+    verify_file,
+)
 from ge2conn.data.errors import DatasetError
 from ge2conn.data.format import BrainDataset
 from ge2conn.data.paths import datasets_dir, resolve_dataset
@@ -30,6 +40,7 @@ from ge2conn.data.recipes import (
     get_recipe,
     stored_build_key,
 )
+from ge2conn.data.recipes.assemble import matching_summary
 from ge2conn.data.recipes.importer import import_dataset
 
 
@@ -49,10 +60,18 @@ def make_parser() -> argparse.ArgumentParser:
     build.add_argument("--output", type=Path, help="output .h5 (default: GE2CONN_HOME/datasets/NAME.h5)")
     info = commands.add_parser("info", help="show a dataset's shapes and provenance")
     info.add_argument("name_or_path", help="a dataset name or a path to a .h5 file")
+    info.add_argument(
+        "--verify", action="store_true", help="check every stored array against its content checksum"
+    )
     imported = commands.add_parser("import", help="build a dataset from your own files")
-    imported.add_argument("--name", required=True, help="dataset name")
+    imported.add_argument("--name", required=True, help="dataset name (letters, digits, _ - . +)")
     imported.add_argument("--expression", type=Path, required=True, help="regions × genes CSV/TSV")
-    imported.add_argument("--fc", type=Path, required=True, help="population FC (.npy or headerless .csv)")
+    imported.add_argument(
+        "--fc",
+        type=Path,
+        required=True,
+        help="population FC (.npy, or CSV/TSV headerless or with region labels)",
+    )
     imported.add_argument("--coordinates", type=Path, required=True, help="CSV label,x,y,z (region order)")
     imported.add_argument("--regions", type=Path, help="CSV label[,hemisphere,structure,network]")
     imported.add_argument("--sphere", type=Path, help="CSV label,x,y,z sphere coordinates (cortex)")
@@ -62,7 +81,9 @@ def make_parser() -> argparse.ArgumentParser:
         "--label-column", default="label", help="region-label column of the expression file"
     )
     imported.add_argument(
-        "--fc-transform", default="as provided", help="how the FC was transformed (provenance)"
+        "--fc-transform",
+        default="as provided",
+        help="how the FC was transformed, e.g. 'fisher_z' or 'r' (checked against the values; provenance)",
     )
     imported.add_argument(
         "--drop-unplaced", action="store_true", help="drop genes without a genomic position"
@@ -89,8 +110,9 @@ def _list(console: Console) -> None:
     console.print(table)
 
 
-def _info(console: Console, name_or_path: str) -> None:
+def _info(console: Console, name_or_path: str, verify: bool) -> None:
     path = resolve_dataset(name_or_path)
+    report = verify_file(path) if verify else None
     dataset = BrainDataset.load(path, drop_empty_regions=False)
     empty = int(np.isnan(dataset.expression).all(axis=1).sum())
     table = Table(title=f"{dataset.name}  ({path})", show_header=False)
@@ -114,25 +136,35 @@ def _info(console: Console, name_or_path: str) -> None:
         )
     for key, value in provenance.items():
         table.add_row(key, value if isinstance(value, str) else json.dumps(value)[:400])
+    table.add_row("checksums", _checksum_status(report, stored_format_version(path)))
     console.print(table)
+
+
+def _checksum_status(report: ChecksumReport | None, version: int) -> str:
+    if version < FIRST_CHECKSUMMED_VERSION:
+        return (
+            f"none: format version {version} predates content checksums; rebuild the dataset "
+            "(`ge2conn data build NAME --force` or `ge2conn data import ...`) to add them"
+        )
+    if report is None:
+        return "stored for every array, verified when read (`--verify` checks every array now)"
+    return f"verified: all {len(report.verified)} arrays match their sha256"
 
 
 def _report_build(console: Console, path: Path, seconds: float, rebuilt: bool) -> None:
     dataset = BrainDataset.load(path, individual=False, drop_empty_regions=False)
     counts = dataset.provenance.get("gene_matching", {})
     verb = "built" if rebuilt else "up to date"
+    transform = escape(str(dataset.provenance.get("fc_transform")))
     console.print(
-        f"[green]{verb}[/green] {path}: {dataset.num_regions} regions × {dataset.num_genes} genes, "
-        f"FC {dataset.connectivity.shape}, fc_transform '{dataset.provenance.get('fc_transform')}' "
-        f"({seconds:.1f} s)"
+        f"[green]{verb}[/green] {escape(str(path))}: {dataset.num_regions} regions × {dataset.num_genes} "
+        f"genes, FC {dataset.connectivity.shape}, fc_transform '{transform}' ({seconds:.1f} s)"
     )
+    if dataset.provenance.get("recipe") == "import":
+        for note in dataset.provenance.get("notes", []):
+            console.print(f"note: {note}", markup=False, highlight=False)
     if counts:
-        console.print(
-            f"genes: {counts.get('matched')} matched, {counts.get('renamed')} renamed via aliases, "
-            f"{counts.get('unplaced')} unplaced (unmatched {counts.get('unmatched')}, ambiguous "
-            f"{counts.get('ambiguous')}, duplicate {counts.get('duplicate')}, no position "
-            f"{counts.get('no_position')})"
-        )
+        console.print(f"genes: {matching_summary(counts)}", markup=False)
         if "gene_list" in counts:
             listed = counts["gene_list"]
             console.print(f"gene list {listed['file']}: {listed['kept']} of {listed['listed']} genes kept")
@@ -149,51 +181,63 @@ def main(argv: list[str] | None = None) -> int:
     """
     arguments = make_parser().parse_args(argv)
     console = Console(soft_wrap=True)  # long paths and messages stay on one line (greppable logs)
-    started = time.perf_counter()
-    try:
-        if arguments.command == "list":
-            _list(console)
-        elif arguments.command == "info":
-            _info(console, arguments.name_or_path)
-        elif arguments.command == "build":
-            recipe = get_recipe(arguments.name)
-            destination = arguments.output or datasets_dir() / f"{recipe.name}.h5"
-            rebuilt = (
-                arguments.force
-                or not destination.exists()
-                or stored_build_key(destination) != build_key(recipe, arguments.genes)
-            )
-            with console.status(f"building {recipe.name}") as status:
-                path = build_dataset(
-                    recipe.name,
-                    arguments.output,
-                    arguments.genes,
-                    arguments.force,
-                    log=lambda message: status.update(f"{recipe.name}: {message}"),
-                )
-            _report_build(console, path, time.perf_counter() - started, rebuilt)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        try:
+            _run(console, arguments)
+            status = 0
+        except (DatasetError, OutputError) as error:
+            console.print(Text.assemble(("error: ", "red"), str(error)), highlight=False)
+            status = 1
+    for warning in caught:
+        if issubclass(warning.category, UserWarning):
+            console.print(Text.assemble(("warning: ", "yellow"), str(warning.message)), highlight=False)
         else:
-            with console.status(f"importing {arguments.name}") as status:
-                path = import_dataset(
-                    arguments.name,
-                    arguments.expression,
-                    arguments.fc,
-                    arguments.coordinates,
-                    regions=arguments.regions,
-                    sphere=arguments.sphere,
-                    individual=arguments.individual,
-                    gene_list=arguments.genes,
-                    output=arguments.output,
-                    label_column=arguments.label_column,
-                    fc_transform=arguments.fc_transform,
-                    keep_unplaced=not arguments.drop_unplaced,
-                    log=lambda message: status.update(f"{arguments.name}: {message}"),
-                )
-            _report_build(console, path, time.perf_counter() - started, True)
-    except DatasetError as error:
-        console.print(f"[red]error:[/red] {error}", markup=True, highlight=False)
-        return 1
-    return 0
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return status
+
+
+def _run(console: Console, arguments: argparse.Namespace) -> None:
+    started = time.perf_counter()
+    if arguments.command == "list":
+        _list(console)
+    elif arguments.command == "info":
+        _info(console, arguments.name_or_path, arguments.verify)
+    elif arguments.command == "build":
+        recipe = get_recipe(arguments.name)
+        destination = arguments.output or datasets_dir() / f"{recipe.name}.h5"
+        rebuilt = (
+            arguments.force
+            or not destination.exists()
+            or stored_build_key(destination) != build_key(recipe, arguments.genes)
+        )
+        with console.status(f"building {recipe.name}") as status:
+            path = build_dataset(
+                recipe.name,
+                arguments.output,
+                arguments.genes,
+                arguments.force,
+                log=lambda message: status.update(f"{recipe.name}: {message}"),
+            )
+        _report_build(console, path, time.perf_counter() - started, rebuilt)
+    else:
+        with console.status(f"importing {arguments.name}") as status:
+            path = import_dataset(
+                arguments.name,
+                arguments.expression,
+                arguments.fc,
+                arguments.coordinates,
+                regions=arguments.regions,
+                sphere=arguments.sphere,
+                individual=arguments.individual,
+                gene_list=arguments.genes,
+                output=arguments.output,
+                label_column=arguments.label_column,
+                fc_transform=arguments.fc_transform,
+                keep_unplaced=not arguments.drop_unplaced,
+                log=lambda message: status.update(f"{arguments.name}: {message}"),
+            )
+        _report_build(console, path, time.perf_counter() - started, True)
 
 
 if __name__ == "__main__":

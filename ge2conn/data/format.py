@@ -1,6 +1,6 @@
 """The ge2conn HDF5 dataset format: one file per dataset, read and written by :class:`BrainDataset`.
 
-Layout (format version 1)::
+Layout (format version 2; every array carries a ``sha256`` attribute, see :mod:`ge2conn.data.checksums`)::
 
     /                         attrs: format_version, name, provenance (JSON string)
     /expression               (r, g) float32   regional gene expression X, genes in reference (TSS) order
@@ -33,14 +33,16 @@ import h5py
 import numpy as np
 
 from ge2conn.atomic import atomic_output
+from ge2conn.data.checks import check_connectivity, check_coordinates, check_labels
+from ge2conn.data.checksums import FIRST_CHECKSUMMED_VERSION, store_array, verify_array
 from ge2conn.data.errors import DatasetError
 from ge2conn.data.gene_order import is_reference_ordered
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+"""Version 2 added a content checksum to every array (:mod:`ge2conn.data.checksums`); 1 still loads."""
 HEMISPHERES = ("L", "R", "M")
 STRUCTURES = ("cortex", "subcortex", "cerebellum", "brainstem")
-SYMMETRY_TOLERANCE = 1e-4
-"""Largest allowed |Y - Yᵀ| relative to max |Y| (CSV round-off in upstream files is ~1e-5)."""
 
 _REBUILD = "rebuild the dataset (`ge2conn data build NAME` or `ge2conn data import ...`)"
 
@@ -123,7 +125,7 @@ class BrainDataset:
         _check_shape(path, "regions/centroid", self.centroids, (r, 3))
         _check_shape(path, "regions/sphere", self.sphere, (r, 3))
         _check_shape(path, "connectivity/population", self.connectivity, (r, r))
-        _check_unique(path, "regions/label", self.region_labels, "give every region a distinct label")
+        check_labels(path, "regions/label", self.region_labels)
         _check_unique(path, "genes/symbol", self.gene_symbols, "average or drop duplicated genes")
         bad_hemisphere = sorted(set(self.hemisphere.tolist()) - set(HEMISPHERES))
         if bad_hemisphere:
@@ -138,15 +140,12 @@ class BrainDataset:
         if partial or np.isinf(self.expression).any():
             raise DatasetError(path, "expression", "contains NaN/inf values in regions that have samples",
                                "impute them or drop the affected genes before building the dataset")
-        if not np.isfinite(self.centroids).all():
-            bad = self.region_labels[~np.isfinite(self.centroids).all(axis=1)]
-            raise DatasetError(path, "regions/centroid", f"non-finite centroids for {list(bad[:5])}",
-                               "provide MNI centroids for every region")
+        check_coordinates(path, "regions/centroid", self.region_labels, self.centroids)
         cortex = self.structure == "cortex"
         if np.isnan(self.sphere[cortex]).any() and not np.isnan(self.sphere[cortex]).all():
             raise DatasetError(path, "regions/sphere", "some but not all cortical regions have sphere "
                                "coordinates", "provide sphere coordinates for all cortical regions or none")
-        _check_connectivity(path, "connectivity/population", self.connectivity)
+        check_connectivity(path, "connectivity/population", self.connectivity)
         if not is_reference_ordered(list(self.gene_chromosomes), self.gene_tss):
             raise DatasetError(path, "genes/tss", "genes are not in reference (chromosome, TSS) order",
                                "sort genes with ge2conn.data.gene_order.reference_order before writing")
@@ -236,25 +235,22 @@ class BrainDataset:
         file.attrs["format_version"] = FORMAT_VERSION
         file.attrs["name"] = self.name
         file.attrs["provenance"] = json.dumps(self.provenance, sort_keys=True)
-        file.create_dataset("expression", data=self.expression.astype(np.float32), compression="gzip",
-                            shuffle=True)
-        strings = h5py.string_dtype()
+        store_array(file, "expression", self.expression.astype(np.float32), compression="gzip", shuffle=True)
         for key, values in (("genes/symbol", self.gene_symbols), ("genes/chromosome", self.gene_chromosomes),
                             ("genes/strand", self.gene_strands), ("regions/label", self.region_labels),
                             ("regions/hemisphere", self.hemisphere), ("regions/structure", self.structure),
                             ("regions/network", self.network)):
-            file.create_dataset(key, data=np.asarray(values, dtype=object), dtype=strings)
-        file.create_dataset("genes/tss", data=self.gene_tss.astype(np.int64))
-        file.create_dataset("regions/centroid", data=self.centroids.astype(np.float64))
-        file.create_dataset("regions/sphere", data=self.sphere.astype(np.float64))
-        file.create_dataset("connectivity/population", data=self.connectivity.astype(np.float32))
+            store_array(file, key, np.asarray(values, dtype=str))
+        store_array(file, "genes/tss", self.gene_tss.astype(np.int64))
+        store_array(file, "regions/centroid", self.centroids.astype(np.float64))
+        store_array(file, "regions/sphere", self.sphere.astype(np.float64))
+        store_array(file, "connectivity/population", self.connectivity.astype(np.float32))
         if self.individual is not None:
             r = self.num_regions
-            file.create_dataset("connectivity/individual", data=self.individual.astype(np.float32),
-                                chunks=(1, r, r), compression="gzip", shuffle=True)
+            store_array(file, "connectivity/individual", self.individual.astype(np.float32), chunks=(1, r, r),
+                        compression="gzip", shuffle=True)
             if self.subjects is not None:
-                file.create_dataset("connectivity/subjects", data=np.asarray(self.subjects, dtype=object),
-                                    dtype=strings)
+                store_array(file, "connectivity/subjects", np.asarray(self.subjects, dtype=str))
 
     @classmethod
     def load(cls, path: str | Path, individual: bool = True, drop_empty_regions: bool = True) -> BrainDataset:
@@ -290,34 +286,46 @@ class BrainDataset:
     @classmethod
     def _read(cls, source: Path, file: h5py.File, individual: bool) -> BrainDataset:
         version = file.attrs.get("format_version")
-        if version != FORMAT_VERSION:
-            raise DatasetError(source, "format_version", f"expected {FORMAT_VERSION}, found {version!r}",
-                               _REBUILD)
+        if version not in READABLE_VERSIONS:
+            raise DatasetError(source, "format_version", f"expected one of {READABLE_VERSIONS}, found "
+                               f"{version!r}", _REBUILD)
+        checksummed = int(version) >= FIRST_CHECKSUMMED_VERSION
+        if not checksummed:
+            warnings.warn(f"{source}: format version {version} stores no content checksums, so corruption "
+                          f"cannot be detected; {_REBUILD} to add them", UserWarning, stacklevel=3)
 
-        def read(key: str) -> np.ndarray:
+        def read(key: str, kind: str = "") -> np.ndarray:
             if key not in file:
                 raise DatasetError(source, key, "missing", _REBUILD)
             values = file[key]
             if values.dtype.kind == "O":
-                return np.asarray(values.asstr()[()], dtype=str)
-            return np.asarray(values[()])
+                array = np.asarray(values.asstr()[()], dtype=str)
+            else:
+                array = np.asarray(values[()])
+            if checksummed:
+                verify_array(source, key, values, array)
+            if kind and array.dtype.kind not in kind:
+                expected = "floating-point" if kind == "f" else "integer"
+                raise DatasetError(source, key, f"stored as {array.dtype}, expected {expected} values",
+                                   f"write it as float32/float64; {_REBUILD}" if kind == "f" else _REBUILD)
+            return array
 
         has_individual = individual and "connectivity/individual" in file
         return cls(
             name=str(file.attrs.get("name", source.stem)),
-            expression=read("expression").astype(np.float32),
+            expression=read("expression", "f").astype(np.float32),
             gene_symbols=read("genes/symbol"),
             gene_chromosomes=read("genes/chromosome"),
-            gene_tss=read("genes/tss").astype(np.int64),
+            gene_tss=read("genes/tss", "iu").astype(np.int64),
             gene_strands=read("genes/strand"),
             region_labels=read("regions/label"),
             hemisphere=read("regions/hemisphere"),
             structure=read("regions/structure"),
             network=read("regions/network"),
-            centroids=read("regions/centroid").astype(np.float64),
-            sphere=read("regions/sphere").astype(np.float64),
-            connectivity=read("connectivity/population").astype(np.float32),
-            individual=read("connectivity/individual").astype(np.float32) if has_individual else None,
+            centroids=read("regions/centroid", "f").astype(np.float64),
+            sphere=read("regions/sphere", "f").astype(np.float64),
+            connectivity=read("connectivity/population", "f").astype(np.float32),
+            individual=read("connectivity/individual", "f").astype(np.float32) if has_individual else None,
             subjects=read("connectivity/subjects") if has_individual and "connectivity/subjects" in file
             else None,
             provenance=json.loads(str(file.attrs.get("provenance", "{}"))),
@@ -372,15 +380,3 @@ def _check_unique(path: str | Path, name: str, values: np.ndarray, fix: str) -> 
     unique, counts = np.unique(values, return_counts=True)
     if (counts > 1).any():
         raise DatasetError(path, name, f"duplicated values {list(unique[counts > 1][:5])}", fix)
-
-
-def _check_connectivity(path: str | Path, name: str, matrix: np.ndarray) -> None:
-    off_diagonal = ~np.eye(matrix.shape[0], dtype=bool)
-    if not np.isfinite(matrix[off_diagonal]).all():
-        raise DatasetError(path, name, "non-finite off-diagonal values",
-                           "fill missing population FC entries or drop the affected regions")
-    scale = max(float(np.abs(matrix[off_diagonal]).max(initial=0.0)), 1e-12)
-    asymmetry = float(np.nanmax(np.abs(matrix - matrix.T), initial=0.0)) / scale
-    if asymmetry > SYMMETRY_TOLERANCE:
-        raise DatasetError(path, name, f"not symmetric (max |Y - Yᵀ| / max |Y| = {asymmetry:.2e})",
-                           "symmetrize the matrix, e.g. (Y + Y.T) / 2, if the asymmetry is round-off")

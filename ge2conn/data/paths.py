@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from ge2conn.data.errors import DatasetError
+from ge2conn.utils.suggest import did_you_mean
 
 
 def ge2conn_home() -> Path:
@@ -43,6 +44,15 @@ def resolve_dataset(name_or_path: str | Path) -> Path:
         return candidate
     built = datasets_dir() / f"{name_or_path}.h5"
     if not built.exists():
-        raise DatasetError(built, "<file>", f"dataset '{name_or_path}' has not been built",
-                           f"run `ge2conn data build {name_or_path}` (see `ge2conn data list`)")
+        from ge2conn.data.recipes import RECIPES  # the recipes import this module
+
+        name = str(name_or_path)
+        if name in RECIPES:
+            raise DatasetError(built, "<file>", f"dataset '{name}' has not been built",
+                               f"run `ge2conn data build {name}` (see `ge2conn data list`)")
+        built_names = {path.stem for path in datasets_dir().glob("*.h5") if not path.stem.endswith(".nulls")}
+        known = sorted(set(RECIPES) | built_names)
+        raise DatasetError(name, "dataset", "no built-in or built dataset of this name"
+                           f"{did_you_mean(name, known)}", f"use one of {', '.join(known)}, a path to a .h5 "
+                           "file, or import your own data with `ge2conn data import --name NAME ...`")
     return built

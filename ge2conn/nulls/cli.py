@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
+from ge2conn.atomic import OutputError
 from ge2conn.data.errors import DatasetError
 from ge2conn.data.paths import resolve_dataset
 from ge2conn.nulls.io import ensure_nulls, load_nulls, null_path_for
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "generate":
             return _generate(args, console)
         return _plot(args, console)
-    except (DatasetError, ValueError) as error:
+    except (DatasetError, ValueError, OutputError) as error:
         # Text, not markup: messages quote values like ['L_ctx1'] that rich would read as style tags.
         console.print(Text.assemble(("error: ", "red"), str(error)), soft_wrap=True)
         return 2

@@ -35,11 +35,31 @@ import numpy as np
 from ge2conn.atomic import atomic_output
 from ge2conn.data.errors import DatasetError
 from ge2conn.data.format import BrainDataset
+from ge2conn.data.paths import datasets_dir
 from ge2conn.nulls.generate import ALGORITHM_VERSION, NullSet, dataset_fingerprint, generate_nulls
 
 FORMAT = "ge2conn-nulls"
 FORMAT_VERSION = 1
-_REGENERATE = "regenerate it with `ge2conn nulls generate DATASET --force`"
+
+
+def generate_command(nulls_path: str | Path, options: str = "") -> str:
+    """The ``ge2conn nulls generate`` command that (re)writes this nulls file, with the real dataset name.
+
+    Args:
+        nulls_path: A nulls file ``<stem>.nulls.h5`` (see :func:`null_path_for`).
+        options: Extra options, e.g. ``"--force"``.
+
+    Returns:
+        The command, naming the dataset by name when it is a built dataset, else by its path.
+    """
+    path = Path(nulls_path)
+    dataset = path.with_name(path.name.removesuffix(".nulls.h5") + ".h5")
+    target = dataset.stem if dataset.parent.resolve() == datasets_dir().resolve() else str(dataset)
+    return f"`ge2conn nulls generate {target}{' ' + options if options else ''}`"
+
+
+def _regenerate(path: Path) -> str:
+    return f"regenerate it with {generate_command(path, '--force')}"
 
 
 def null_path_for(dataset_path: str | Path) -> Path:
@@ -101,15 +121,15 @@ def _write(file: h5py.File, nulls: NullSet, dataset_name: str) -> None:
 def _open(path: Path) -> h5py.File:
     if not path.exists():
         raise DatasetError(path, "<file>", "no such nulls file",
-                           "generate it with `ge2conn nulls generate DATASET`")
+                           f"generate it with {generate_command(path)}")
     try:
         file = h5py.File(path, "r")
     except OSError as error:
-        raise DatasetError(path, "<file>", f"cannot be read as HDF5 ({error})", _REGENERATE) from error
+        raise DatasetError(path, "<file>", f"cannot be read as HDF5 ({error})", _regenerate(path)) from error
     if file.attrs.get("format") != FORMAT or file.attrs.get("format_version") != FORMAT_VERSION:
         file.close()
         raise DatasetError(path, "format", f"not a ge2conn nulls file of format version {FORMAT_VERSION}",
-                           _REGENERATE)
+                           _regenerate(path))
     return file
 
 
@@ -154,7 +174,7 @@ def load_nulls(path: str | Path) -> NullSet:
                 random_curve=read("random/curve"),
             )
         except KeyError as error:
-            raise DatasetError(source, "<file>", f"missing field ({error})", _REGENERATE) from error
+            raise DatasetError(source, "<file>", f"missing field ({error})", _regenerate(source)) from error
 
 
 def matches(path: str | Path, fingerprint: str, num_spins: int, seed: int) -> bool:
@@ -206,12 +226,12 @@ def load_null_permutation(nulls_path: str | Path, rank: int,
                 first = int(np.flatnonzero(stored != expected)[0])
                 problem = (f"made for other regions (region {first} is '{stored[first]}' in the nulls file "
                            f"but '{expected[first]}' in the dataset)")
-            raise DatasetError(path, "regions/label", problem, _REGENERATE)
+            raise DatasetError(path, "regions/label", problem, _regenerate(path))
         top = int(file.attrs["top"])
         if isinstance(rank, bool) or not isinstance(rank, int | np.integer) or not 0 <= rank < top:
             raise DatasetError(path, "top", f"null rank {rank!r} is not one of the {top} kept nulls "
                                f"(ranks 0..{top - 1})", f"use a rank below {top}, or keep more nulls "
-                               "(`ge2conn nulls generate DATASET --top K`)")
+                               f"({generate_command(path, '--top K --force')})")
         spin = int(file["top"][rank])
         return np.asarray(file["spins/permutation"][spin], dtype=np.int64)
 

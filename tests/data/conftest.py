@@ -68,3 +68,13 @@ def org_hs_sqlite(session_home: Path, tmp_path_factory: pytest.TempPathFactory) 
     if tar.returncode != 0:
         pytest.skip(f"cannot extract the gene database: {tar.stderr[-300:]}")
     return folder / SQLITE_MEMBER
+
+
+@pytest.fixture
+def user_files(synthetic_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    """The synthetic dataset written out as a user would give it (real gene symbols, shuffled rows)."""
+    from ge2conn.data.format import BrainDataset
+    from tests.support.user_inputs import write_user_files
+
+    monkeypatch.setenv("GE2CONN_HOME", str(tmp_path / "home"))
+    return write_user_files(BrainDataset.load(synthetic_path), tmp_path)

@@ -11,73 +11,7 @@ from ge2conn.data.cli import main
 from ge2conn.data.errors import DatasetError
 from ge2conn.data.format import BrainDataset
 from ge2conn.data.recipes.importer import import_dataset
-
-
-@pytest.fixture
-def user_files(synthetic_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
-    """The synthetic dataset written out as a user would give it (real gene symbols, shuffled rows)."""
-    monkeypatch.setenv("GE2CONN_HOME", str(tmp_path / "home"))
-    source = BrainDataset.load(synthetic_path)
-    genes = ["APOE", "TP53", "AARS", "NOT_A_GENE", "GAPDH", "XIST"]
-    files = {
-        name: tmp_path / name
-        for name in ("expression.tsv", "fc.npy", "coordinates.csv", "regions.csv", "sphere.csv")
-    }
-    order = np.random.default_rng(0).permutation(source.num_regions)
-    rows = ["label\t" + "\t".join(genes)]
-    rows += [
-        "\t".join([source.region_labels[i], *(f"{v:.6f}" for v in source.expression[i, :6])]) for i in order
-    ]
-    files["expression.tsv"].write_text("\n".join(rows) + "\n")
-    np.save(files["fc.npy"], source.connectivity)
-    files["coordinates.csv"].write_text(
-        "label,x,y,z\n"
-        + "".join(
-            f"{label},{x},{y},{z}\n"
-            for label, (x, y, z) in zip(source.region_labels, source.centroids, strict=True)
-        )
-    )
-    files["regions.csv"].write_text(
-        "label,hemisphere,structure,network\n"
-        + "".join(
-            f"{label},{h},{s},{n}\n"
-            for label, h, s, n in zip(
-                source.region_labels, source.hemisphere, source.structure, source.network, strict=True
-            )
-        )
-    )
-    cortex = source.structure == "cortex"
-    files["sphere.csv"].write_text(
-        "label,x,y,z\n"
-        + "".join(
-            f"{label},{x * 100},{y * 100},{z * 100}\n"
-            for label, (x, y, z) in zip(source.region_labels[cortex], source.sphere[cortex], strict=True)
-        )
-    )
-    individual = tmp_path / "individual"
-    individual.mkdir()
-    for subject, matrix in zip(source.subjects, source.individual, strict=True):
-        np.save(individual / f"{subject}.npy", matrix)
-    files["individual"] = individual
-    return files
-
-
-def import_arguments(files: dict[str, Path], **replacements: Path) -> list[str]:
-    chosen = {
-        "expression": files["expression.tsv"],
-        "fc": files["fc.npy"],
-        "coordinates": files["coordinates.csv"],
-        "regions": files["regions.csv"],
-        "sphere": files["sphere.csv"],
-        "individual": files["individual"],
-    }
-    chosen.update(replacements)
-    return [
-        "import",
-        "--name",
-        "mine",
-        *[item for key, value in chosen.items() for item in (f"--{key}", str(value))],
-    ]
+from tests.support.user_inputs import import_arguments
 
 
 def test_import_round_trip(

@@ -19,7 +19,7 @@ import h5py
 
 import ge2conn
 from ge2conn.data.errors import DatasetError
-from ge2conn.data.format import BrainDataset
+from ge2conn.data.format import FORMAT_VERSION, BrainDataset
 from ge2conn.data.paths import datasets_dir
 from ge2conn.data.recipes.common import BuildContext
 from ge2conn.data.recipes.dk import DK_RECIPE_VERSION, build_dk
@@ -102,9 +102,10 @@ def get_recipe(name: str) -> Recipe:
 
 
 def build_key(recipe: Recipe, gene_list: Path | None) -> dict[str, Any]:
-    """What decides whether an existing file is up to date: recipe, version and gene list hash."""
+    """What decides whether an existing file is up to date: recipe, version, format and gene list hash."""
     return {
         "recipe": recipe.name,
+        "format_version": FORMAT_VERSION,
         "recipe_version": recipe.version,
         "gene_list_sha256": None if gene_list is None else sha256_of(Path(gene_list)),
     }

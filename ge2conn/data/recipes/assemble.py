@@ -27,6 +27,16 @@ class RegionTable:
     sphere: np.ndarray
 
 
+def matching_summary(counts: dict[str, Any]) -> str:
+    """One line of gene-matching counts (see :meth:`ge2conn.data.genes.GeneMatch.counts`)."""
+    return (
+        f"{counts.get('matched')} matched, {counts.get('renamed')} renamed via aliases, "
+        f"{counts.get('unplaced')} unplaced (unmatched {counts.get('unmatched')}, ambiguous "
+        f"{counts.get('ambiguous')}, duplicate {counts.get('duplicate')}, "
+        f"no position {counts.get('no_position')})"
+    )
+
+
 def assemble_dataset(
     name: str,
     regions: RegionTable,

@@ -1,14 +1,20 @@
 """``ge2conn data import``: build a dataset from a user's own files (UK Biobank, HCP, LEMON, ...).
 
-Inputs (CSV files may be comma- or tab-separated; ``.tsv``/``.tab``/``.txt`` mean tab):
+Inputs (text files may be comma-, tab- or semicolon-separated whatever their extension; the delimiter is
+detected from the content, see :mod:`ge2conn.data.recipes.delimited`):
 
-* coordinates: columns ``label, x, y, z`` (MNI mm). Its row order is the dataset's region order, and the
-  order of the FC matrix rows and columns.
-* expression: a label column (``label`` unless told otherwise) and one column per gene; rows are matched to
-  the coordinates by label (any order); empty/NaN cells are missing. A region may have an all-missing row
-  (no samples; dropped with a warning on load), but not a partly missing one.
-* fc: the population FC, ``.npy`` or a headerless ``.csv``, square, symmetric, in the coordinates order.
-* individual (optional): a folder of ``.npy``/``.csv`` matrices of the same shape, one per subject (file
+* coordinates: columns ``label, x, y, z`` (MNI mm), non-empty distinct labels, distinct and not degenerate
+  points. Its row order is the dataset's region order.
+* expression: a label column (``label`` unless told otherwise) and one column per gene (HGNC symbols); rows
+  are matched to the coordinates by label (any order); empty/NaN cells are missing. A region may have an
+  all-missing row (no samples; dropped with a warning on load), but not a partly missing one. No gene
+  matching the reference is an error; fewer than :data:`MIN_PLACED_FRACTION` placed genes give a warning.
+* fc: the population FC, square and symmetric: a ``.npy`` array or a headerless text matrix (its order is
+  *assumed* to be the coordinates order; the import says so), or a text matrix with a header row and an index
+  column of region labels (aligned to the coordinates by label; the region sets must agree). Values must fit
+  the declared ``fc_transform`` (Pearson r within ±1; Fisher z that never leaves [-1, 1] gives a warning) and
+  stay within ±:data:`~ge2conn.data.checks.MAX_FC_MAGNITUDE`.
+* individual (optional): a folder of ``.npy``/``.csv`` matrices of the same kind, one per subject (file
   stem = subject id, sorted by name); NaN marks missing entries.
 * regions (optional): columns ``label`` and any of ``hemisphere`` (L/R/M), ``structure``
   (cortex/subcortex/cerebellum/brainstem), ``network``. Without it, hemisphere follows the sign of x
@@ -18,8 +24,8 @@ Inputs (CSV files may be comma- or tab-separated; ``.tsv``/``.tab``/``.txt`` mea
 
 from __future__ import annotations
 
-import csv
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,137 +33,43 @@ from typing import Any
 import numpy as np
 
 import ge2conn
+from ge2conn.data.checks import (
+    MIN_COORDINATE_SPREAD_MM,
+    check_connectivity,
+    check_coordinates,
+    check_dataset_name,
+    check_expression_values,
+    check_fc_transform,
+    check_labels,
+)
 from ge2conn.data.errors import DatasetError
-from ge2conn.data.format import HEMISPHERES, STRUCTURES, SYMMETRY_TOLERANCE
+from ge2conn.data.format import HEMISPHERES, STRUCTURES, BrainDataset
 from ge2conn.data.paths import datasets_dir
-from ge2conn.data.recipes.assemble import RegionTable, assemble_dataset
+from ge2conn.data.recipes.assemble import RegionTable, assemble_dataset, matching_summary
 from ge2conn.data.recipes.common import BuildContext, read_expression_text
+from ge2conn.data.recipes.delimited import (
+    align_matrix,
+    read_square_matrix,
+    read_table,
+    read_text,
+    sniff_delimiter,
+)
 from ge2conn.data.sources import sha256_of
 
 MIDLINE_MM = 1.0
+MIN_PLACED_FRACTION = 0.5
+"""Below this fraction of gene columns matched to a positioned reference gene, the import warns."""
 
 
-def _delimiter(path: Path) -> str:
-    return "\t" if path.suffix.lower() in {".tsv", ".tab", ".txt"} else ","
-
-
-def _require_file(path: Path, what: str) -> None:
-    if not path.is_file():
-        raise DatasetError(path, "<file>", f"no such {what} file", "check the path")
-
-
-def read_table(path: Path, required: list[str]) -> list[dict[str, str]]:
-    """Read a small delimited table with a header, checking the required columns and unique labels.
-
-    Args:
-        path: File.
-        required: Columns that must be present (the first is the label column).
-
-    Returns:
-        One dict per row.
-    """
-    _require_file(path, "table")
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        rows = list(csv.reader(handle, delimiter=_delimiter(path)))
-    if len(rows) < 2:
-        raise DatasetError(
-            path, "<file>", "no data rows", f"give a header row ({', '.join(required)}) and data"
-        )
-    header = [name.strip() for name in rows[0]]
-    missing = [name for name in required if name not in header]
-    if missing:
-        raise DatasetError(
-            path,
-            missing[0],
-            f"column missing (header: {header[:6]})",
-            f"name the columns {', '.join(required)}",
-        )
-    table = []
-    for number, row in enumerate(rows[1:], start=2):
-        if len(row) != len(header):
-            raise DatasetError(
-                path,
-                f"row {number}",
-                f"{len(row)} fields, header has {len(header)}",
-                "the file is truncated or malformed; give every row one value per column",
-            )
-        table.append({name: value.strip() for name, value in zip(header, row, strict=True)})
-    labels = [row[required[0]] for row in table]
-    duplicated = sorted({label for label in labels if labels.count(label) > 1})
-    if duplicated:
-        raise DatasetError(
-            path, required[0], f"duplicated labels {duplicated[:5]}", "give every region a distinct label"
-        )
-    return table
-
-
-def _xyz(path: Path, table: list[dict[str, str]]) -> np.ndarray:
+def _xyz(path: Path, table: list[dict[str, str]], min_spread: float = MIN_COORDINATE_SPREAD_MM) -> np.ndarray:
     try:
         values = np.array([[float(row[axis]) for axis in "xyz"] for row in table])
     except ValueError as error:
         raise DatasetError(
             path, "x/y/z", f"non-numeric coordinate ({error})", "give coordinates in mm"
         ) from error
-    if not np.isfinite(values).all():
-        raise DatasetError(path, "x/y/z", "non-finite coordinates", "give a finite x, y, z for every region")
+    check_coordinates(path, "x/y/z", [row["label"] for row in table], values, min_spread)
     return values
-
-
-def read_matrix(path: Path, size: int, what: str, allow_nan: bool = False) -> np.ndarray:
-    """Read a square FC matrix (.npy or headerless .csv/.tsv) and check shape, finiteness and symmetry.
-
-    Args:
-        path: File.
-        size: Number of regions.
-        what: Field name for messages (e.g. "fc").
-        allow_nan: Allow NaN entries (missing edges of individual matrices).
-
-    Returns:
-        The float64 matrix.
-    """
-    _require_file(path, what)
-    try:
-        if path.suffix.lower() == ".npy":
-            matrix = np.asarray(np.load(path, allow_pickle=False), dtype=np.float64)
-        else:
-            matrix = np.loadtxt(path, delimiter=_delimiter(path), dtype=np.float64, ndmin=2)
-    except (ValueError, OSError, EOFError) as error:
-        raise DatasetError(
-            path,
-            what,
-            f"cannot be read as a numeric matrix ({error})",
-            "the file is truncated or malformed; give a .npy array or a headerless CSV",
-        ) from error
-    if matrix.shape != (size, size):
-        raise DatasetError(
-            path,
-            what,
-            f"expected shape ({size}, {size}) to match the {size} regions of the "
-            f"coordinates file, got {matrix.shape}",
-            "order the matrix like the coordinates rows",
-        )
-    off_diagonal = ~np.eye(size, dtype=bool)
-    if not allow_nan and not np.isfinite(matrix[off_diagonal]).all():
-        raise DatasetError(
-            path,
-            what,
-            "non-finite off-diagonal values",
-            "fill missing FC entries or drop the affected regions",
-        )
-    if np.isinf(matrix).any():
-        raise DatasetError(
-            path, what, "infinite values", "clip correlations below 1 before the Fisher z transform"
-        )
-    scale = max(float(np.nanmax(np.abs(matrix[off_diagonal]), initial=0.0)), 1e-12)
-    asymmetry = float(np.nanmax(np.abs(matrix - matrix.T), initial=0.0)) / scale
-    if asymmetry > SYMMETRY_TOLERANCE:
-        raise DatasetError(
-            path,
-            what,
-            f"not symmetric (max |Y - Yᵀ| / max |Y| = {asymmetry:.2e})",
-            "symmetrize the matrix, e.g. (Y + Y.T) / 2, if the asymmetry is round-off",
-        )
-    return matrix
 
 
 def _region_metadata(
@@ -230,88 +142,24 @@ def import_dataset(
     Raises:
         DatasetError: naming the input file, the field and the fix, for any malformed input.
     """
+    check_dataset_name(name)
     context = BuildContext(log=log or (lambda message: None))
-    coordinate_table = read_table(Path(coordinates), ["label", "x", "y", "z"])
+    coordinates = Path(coordinates)
+    coordinate_table = read_table(coordinates, ["label", "x", "y", "z"])
     labels = [row["label"] for row in coordinate_table]
-    centroids = _xyz(Path(coordinates), coordinate_table)
-    count = len(labels)
-
-    expression_path = Path(expression)
-    _require_file(expression_path, "expression")
-    expression_labels, genes, values = read_expression_text(
-        expression_path.read_text(encoding="utf-8-sig"),
-        str(expression_path),
-        label_column,
-        delimiter=_delimiter(expression_path),
-    )
-    duplicated = sorted({label for label in expression_labels if expression_labels.count(label) > 1})
-    if duplicated:
-        raise DatasetError(
-            expression_path, label_column, f"duplicated labels {duplicated[:5]}", "give one row per region"
-        )
-    rows = {label: row for row, label in enumerate(expression_labels)}
-    missing = [label for label in labels if label not in rows]
-    extra = [label for label in expression_labels if label not in set(labels)]
-    if missing or extra:
-        raise DatasetError(
-            expression_path,
-            label_column,
-            f"labels differ from the coordinates file (missing {missing[:5]}, unknown {extra[:5]})",
-            "use the same labels in every input file; "
-            "write an all-empty row for a region without expression samples",
-        )
-    matrix = values[[rows[label] for label in labels]]
-    empty = np.isnan(matrix).all(axis=1)
-    partial = np.isnan(matrix[~empty]).any(axis=1)
-    if partial.any():
-        bad = [label for label, flag in zip(np.array(labels)[~empty], partial, strict=True) if flag]
-        raise DatasetError(
-            expression_path,
-            "expression",
-            f"missing values in regions that have samples: {bad[:5]}",
-            "impute them or drop the affected genes (an all-empty row marks a region without samples)",
-        )
-    if np.isinf(matrix).any():
-        raise DatasetError(expression_path, "expression", "infinite values", "give finite expression values")
-    duplicated_genes = sorted({gene for gene in genes if genes.count(gene) > 1})
-    if duplicated_genes:
-        raise DatasetError(
-            expression_path,
-            "<header>",
-            f"duplicated gene columns {duplicated_genes[:5]}",
-            "average or drop duplicated genes",
-        )
-
-    population = read_matrix(Path(connectivity), count, "fc")
+    centroids = _xyz(coordinates, coordinate_table)
+    matrix, genes = _read_expression(Path(expression), label_column, labels, coordinates)
+    population = _read_connectivity(Path(connectivity), "fc", labels, coordinates, context)
+    warning = check_fc_transform(connectivity, "fc", population, fc_transform)
+    if warning:
+        warnings.warn(warning, UserWarning, stacklevel=2)
     hemisphere, structure, network = _region_metadata(Path(regions) if regions else None, labels, centroids)
-    sphere_coordinates = np.full((count, 3), np.nan)
-    if sphere is not None:
-        sphere_table = read_table(Path(sphere), ["label", "x", "y", "z"])
-        positions = {label: index for index, label in enumerate(labels)}
-        unknown = [row["label"] for row in sphere_table if row["label"] not in positions]
-        if unknown:
-            raise DatasetError(
-                sphere,
-                "label",
-                f"labels not in the coordinates file: {unknown[:5]}",
-                "use the same labels in every input file",
-            )
-        points = _xyz(Path(sphere), sphere_table)
-        sphere_coordinates[[positions[row["label"]] for row in sphere_table]] = points / np.linalg.norm(
-            points, axis=1, keepdims=True
-        )
-
+    sphere_coordinates = (
+        _read_sphere(Path(sphere), labels) if sphere is not None else np.full((len(labels), 3), np.nan)
+    )
     stack, subjects = None, None
     if individual is not None:
-        folder = Path(individual)
-        files = sorted(path for path in folder.glob("*") if path.suffix.lower() in {".npy", ".csv", ".tsv"})
-        if not files:
-            raise DatasetError(
-                folder, "<folder>", "no .npy/.csv matrices found", "put one matrix file per subject"
-            )
-        stack = np.stack([read_matrix(path, count, "individual", allow_nan=True) for path in files])
-        subjects = [path.stem for path in files]
-        context.log(f"individual FC: {len(files)} matrices")
+        stack, subjects = _read_individual(Path(individual), labels, coordinates, context)
 
     provenance: dict[str, Any] = {
         "recipe": "import",
@@ -346,4 +194,130 @@ def import_dataset(
         individual=stack,
         subjects=subjects,
     )
+    _check_gene_matching(Path(expression), dataset)
     return dataset.save(Path(output) if output is not None else datasets_dir() / f"{name}.h5")
+
+
+def _read_expression(
+    path: Path, label_column: str, labels: list[str], coordinates: Path
+) -> tuple[np.ndarray, list[str]]:
+    text = read_text(path, "expression")
+    expression_labels, genes, values = read_expression_text(
+        text, str(path), label_column, delimiter=sniff_delimiter(path, text)
+    )
+    check_labels(path, label_column, expression_labels)
+    rows = {label: row for row, label in enumerate(expression_labels)}
+    missing = [label for label in labels if label not in rows]
+    extra = [label for label in expression_labels if label not in set(labels)]
+    if missing or extra:
+        raise DatasetError(
+            path,
+            label_column,
+            f"labels differ from {coordinates.name} (missing {missing[:5]}, unknown {extra[:5]})",
+            "use the same labels in every input file; "
+            "write an all-empty row for a region without expression samples",
+        )
+    matrix = values[[rows[label] for label in labels]]
+    empty = np.isnan(matrix).all(axis=1)
+    partial = np.isnan(matrix[~empty]).any(axis=1)
+    if partial.any():
+        bad = np.array(labels)[~empty][partial].tolist()
+        raise DatasetError(
+            path,
+            "expression",
+            f"missing values in regions that have samples: {bad[:5]}{' …' if len(bad) > 5 else ''} "
+            f"({len(bad)} region(s))",
+            "impute them or drop the affected genes (an all-empty row marks a region without samples)",
+        )
+    check_expression_values(path, "expression", matrix)
+    duplicated_genes = sorted({gene for gene in genes if genes.count(gene) > 1})
+    if duplicated_genes:
+        raise DatasetError(
+            path,
+            "<header>",
+            f"duplicated gene columns {duplicated_genes[:5]}",
+            "average or drop duplicated genes",
+        )
+    return matrix, genes
+
+
+def _read_connectivity(
+    path: Path,
+    what: str,
+    labels: list[str],
+    coordinates: Path,
+    context: BuildContext,
+    allow_nan: bool = False,
+) -> np.ndarray:
+    matrix, note = align_matrix(path, what, read_square_matrix(path, what), labels, coordinates)
+    check_connectivity(path, what, matrix, allow_nan=allow_nan)
+    if what == "fc":
+        context.notes.append(note)
+    return matrix
+
+
+def _read_sphere(path: Path, labels: list[str]) -> np.ndarray:
+    sphere_table = read_table(path, ["label", "x", "y", "z"])
+    positions = {label: index for index, label in enumerate(labels)}
+    unknown = [row["label"] for row in sphere_table if row["label"] not in positions]
+    if unknown:
+        raise DatasetError(
+            path,
+            "label",
+            f"labels not in the coordinates file: {unknown[:5]}",
+            "use the same labels in every input file",
+        )
+    points = _xyz(path, sphere_table, min_spread=0.0)
+    norms = np.linalg.norm(points, axis=1, keepdims=True)
+    if (norms[:, 0] == 0).any():
+        zero = [row["label"] for row, norm in zip(sphere_table, norms[:, 0], strict=True) if norm == 0]
+        raise DatasetError(
+            path,
+            "x/y/z",
+            f"zero vectors for {zero[:5]}",
+            "give each region's direction from the sphere centre",
+        )
+    coordinates = np.full((len(labels), 3), np.nan)
+    coordinates[[positions[row["label"]] for row in sphere_table]] = points / norms
+    return coordinates
+
+
+def _read_individual(
+    folder: Path, labels: list[str], coordinates: Path, context: BuildContext
+) -> tuple[np.ndarray, list[str]]:
+    files = sorted(
+        path for path in folder.glob("*") if path.suffix.lower() in {".npy", ".csv", ".tsv", ".txt"}
+    )
+    if not files:
+        raise DatasetError(
+            folder, "<folder>", "no .npy/.csv matrices found", "put one matrix file per subject"
+        )
+    stack = np.stack(
+        [
+            _read_connectivity(path, "individual", labels, coordinates, context, allow_nan=True)
+            for path in files
+        ]
+    )
+    context.log(f"individual FC: {len(files)} matrices")
+    return stack, [path.stem for path in files]
+
+
+def _check_gene_matching(path: Path, dataset: BrainDataset) -> None:
+    counts = dataset.provenance["gene_matching"]
+    placed, total = counts["matched"] + counts["renamed"], counts["input"]
+    detail = matching_summary(counts)
+    if placed == 0:
+        raise DatasetError(
+            path,
+            "<header>",
+            f"none of the {total} gene columns is a known gene with a genomic position ({detail}; first "
+            f"columns {dataset.gene_symbols[:4].tolist()})",
+            "name the gene columns by HGNC symbol (e.g. APOE, GAPDH); gene tokens need reference positions",
+        )
+    if placed < MIN_PLACED_FRACTION * total:
+        warnings.warn(
+            f"{path}: only {placed} of {total} gene columns ({placed / total:.0%}) are known genes with a "
+            f"genomic position ({detail}); check the gene symbols (HGNC) of the header",
+            UserWarning,
+            stacklevel=3,
+        )
