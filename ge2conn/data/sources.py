@@ -35,6 +35,8 @@ from ge2conn.data.paths import ge2conn_home, mirror_root
 
 ENIGMA_COMMIT = "d66a7ef320a913f9441bf1089b44f1dad11e5724"
 ENIGMA_EXTRA_COMMIT = "8c9df6e0c37c66830360ad553807326035e180ed"
+GENEEX2CONN_COMMIT = "05b5fe90a50acacb0a859e64117f20e078284729"
+"""neuroinfolab/GeneEx2Conn commit that holds ``data/UKBB/UKBB_S156_FC_mu.csv`` (the sha256 pins decide)."""
 DOWNLOAD_TIMEOUT_S = 60.0
 
 _ENIGMA_DATASETS = "enigmatoolbox/datasets"
@@ -114,6 +116,12 @@ def enigma_extra_file(path: str) -> GitHubFile:
     """A file of saratheriver/enigma-extra at the pinned commit."""
     key = ("saratheriver/enigma-extra", path)
     return GitHubFile("saratheriver", "enigma-extra", ENIGMA_EXTRA_COMMIT, path, PINNED_SHA256.get(key))
+
+
+def geneex2conn_file(path: str) -> GitHubFile:
+    """A file of neuroinfolab/GeneEx2Conn (the paper's repository) at the pinned commit."""
+    key = ("neuroinfolab/GeneEx2Conn", path)
+    return GitHubFile("neuroinfolab", "GeneEx2Conn", GENEEX2CONN_COMMIT, path, PINNED_SHA256.get(key))
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ def schaefer100(built_datasets: dict[str, Path]) -> BrainDataset:
 
 
 def test_registry_has_every_variant() -> None:
-    expected = {"dk82", "dk68"} | {
+    expected = {"dk82", "dk68", "glasser360", "glasser360-ctx", "ukbb-s100"} | {
         f"schaefer{n}{suffix}" for n in (100, 200, 300, 400) for suffix in ("", "-ctx")
     }
     assert set(RECIPES) == expected

@@ -23,7 +23,9 @@ from ge2conn.data.format import FORMAT_VERSION, BrainDataset
 from ge2conn.data.paths import datasets_dir
 from ge2conn.data.recipes.common import BuildContext
 from ge2conn.data.recipes.dk import DK_RECIPE_VERSION, build_dk
+from ge2conn.data.recipes.glasser import GLASSER_RECIPE_VERSION, build_glasser
 from ge2conn.data.recipes.schaefer import SCHAEFER_RECIPE_VERSION, SCHAEFER_RESOLUTIONS, build_schaefer
+from ge2conn.data.recipes.ukbb import UKBB_RECIPE_VERSION, build_ukbb
 from ge2conn.data.sources import sha256_of
 
 DEFAULT_DATASET = "dk82"
@@ -79,6 +81,26 @@ def _registry() -> dict[str, Recipe]:
                 partial(build_schaefer, size=size, cortex_only=True),
             )
         )
+    recipes += [
+        Recipe(
+            "glasser360",
+            "Glasser (HCP-MMP1.0) 360 cortex + 14 subcortical; AHBA r>=0.6 genes; HCP group FC",
+            GLASSER_RECIPE_VERSION,
+            partial(build_glasser, cortex_only=False),
+        ),
+        Recipe(
+            "glasser360-ctx",
+            "Glasser 360 cortex only (cortex-only variant)",
+            GLASSER_RECIPE_VERSION,
+            partial(build_glasser, cortex_only=True),
+        ),
+        Recipe(
+            "ukbb-s100",
+            "UK Biobank population FC (the paper's cohort) on Schaefer-100 cortex; AHBA r>=0.6 genes",
+            UKBB_RECIPE_VERSION,
+            build_ukbb,
+        ),
+    ]
     return {recipe.name: recipe for recipe in recipes}
 
 

