@@ -10,12 +10,20 @@ Random split
     partition the regions.
 
 Spatial split
-    Each round picks ``num_folds`` source regions by farthest-point sampling started from a random region:
-    the first source is drawn uniformly, each next one is the region farthest (Euclidean, MNI) from the
-    sources chosen so far. This spreads the sources over the brain so that the four folds cover it. The test
-    set of fold ``k`` is the ``round(r / num_folds)`` regions nearest to source ``k`` (the source included;
-    ties broken by region index). As in the reference implementation, test sets of different folds may
-    overlap and their union need not contain every region.
+    Each round partitions the regions into ``num_folds`` spatially compact folds of balanced size
+    (``np.array_split`` sizes, so they differ by at most one region); fold ``k`` is the test set. Every
+    region is tested exactly once per round, as the method's "four folds cover the brain" requires (the
+    reference implementation's nearest-quarter sets overlapped and left regions untested: 54 of 351 regions
+    on a Schaefer-scale parcellation). The partition is a balanced k-means in MNI space:
+
+    1. Seeds by farthest-point sampling started from a random region (the round's randomness): the first
+       is drawn uniformly, each next one is the region farthest (Euclidean) from the seeds chosen so far.
+    2. Assign every region to a fold by minimum total squared distance to the fold centres under the fold
+       sizes (an exact transport problem, solved by ``scipy.optimize.linear_sum_assignment`` with each
+       centre repeated once per slot), then move each centre to the mean of its fold; repeat until the
+       assignment no longer changes (at most :data:`MAX_PARTITION_ITERATIONS` times).
+
+    The split's ``source`` is the test region nearest to its fold's final centre.
 
 Inner validation
     ``val_fraction`` of the outer training regions (rounded, at least 2 so that validation has an edge) are
@@ -31,11 +39,14 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 import numpy as np
+import scipy.optimize
 
 SplitType = Literal["random", "spatial"]
 SPLIT_TYPES: tuple[str, ...] = get_args(SplitType)
 DEFAULT_NUM_ROUNDS = 10
 """The paper repeats the 4-fold split for 10 seeds (40 splits)."""
+MAX_PARTITION_ITERATIONS = 50
+"""Balanced k-means rounds of a spatial partition (it converges in fewer than 20 on 360 regions)."""
 
 # Stream identifiers mixed into the seed so that the outer split and the inner validation draw never share
 # random numbers, and random and spatial rounds with the same seed are independent.
@@ -185,6 +196,42 @@ def farthest_point_sources(distances: np.ndarray, num_sources: int, rng: np.rand
     return np.asarray(sources, dtype=np.int64)
 
 
+def balanced_spatial_folds(
+    centroids: np.ndarray, num_folds: int, rng: np.random.Generator
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Partition the regions into compact, balanced folds by balanced k-means (see the module docstring).
+
+    Args:
+        centroids: (r, 3) coordinates.
+        num_folds: Number of folds.
+        rng: Generator for the first farthest-point seed.
+
+    Returns:
+        ``num_folds`` sorted index arrays that partition ``range(r)`` (sizes as ``np.array_split``), and the
+        (num_folds,) source of each fold: its region nearest to the fold's centre.
+    """
+    points = np.asarray(centroids, dtype=np.float64)
+    sizes = [len(part) for part in np.array_split(np.arange(points.shape[0]), num_folds)]
+    slot_fold = np.repeat(np.arange(num_folds), sizes)
+    centres = points[farthest_point_sources(pairwise_distances(points), num_folds, rng)]
+    assignment = np.full(points.shape[0], -1)
+    for _ in range(MAX_PARTITION_ITERATIONS):
+        squared = ((points[:, None, :] - centres[None, :, :]) ** 2).sum(axis=-1)
+        rows, slots = scipy.optimize.linear_sum_assignment(squared[:, slot_fold])
+        updated = np.empty_like(assignment)
+        updated[rows] = slot_fold[slots]
+        if np.array_equal(updated, assignment):
+            break
+        assignment = updated
+        centres = np.stack([points[assignment == fold].mean(axis=0) for fold in range(num_folds)])
+    folds = [np.flatnonzero(assignment == fold).astype(np.int64) for fold in range(num_folds)]
+    sources = np.array(
+        [fold[np.argmin(((points[fold] - centres[k]) ** 2).sum(axis=1))] for k, fold in enumerate(folds)],
+        dtype=np.int64,
+    )
+    return folds, sources
+
+
 def nearest_regions(distances_from_source: np.ndarray, candidates: np.ndarray, count: int) -> np.ndarray:
     """The ``count`` candidates nearest to a source (ties broken by region index).
 
@@ -199,11 +246,6 @@ def nearest_regions(distances_from_source: np.ndarray, candidates: np.ndarray, c
     candidates = np.asarray(candidates, dtype=np.int64)
     order = np.lexsort((candidates, distances_from_source[candidates]))
     return np.sort(candidates[order[:count]])
-
-
-def spatial_test_size(num_regions: int, num_folds: int) -> int:
-    """Size of a spatial test set: the ``1 / num_folds`` share of regions, rounded half to even."""
-    return max(1, int(round(num_regions / num_folds)))
 
 
 def validation_size(num_outer_train: int, val_fraction: float) -> int:
@@ -248,10 +290,9 @@ def make_region_split(
         test = random_folds(num_regions, num_folds, rng)[fold]
     else:
         distances = pairwise_distances(centroids)
-        sources = farthest_point_sources(distances, num_folds, rng)
+        folds, sources = balanced_spatial_folds(centroids, num_folds, rng)
         source = int(sources[fold])
-        test = nearest_regions(distances[source], np.arange(num_regions), spatial_test_size(num_regions,
-                                                                                              num_folds))
+        test = folds[fold]
     outer_train = np.setdiff1d(np.arange(num_regions), test)
     num_val = validation_size(outer_train.size, val_fraction)
     if outer_train.size - num_val < 2:

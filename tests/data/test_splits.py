@@ -10,10 +10,17 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+import scipy.optimize
 from scipy.spatial.distance import cdist
 
 from ge2conn.data.edges import pairs_within
-from ge2conn.data.splits import RegionSplit, all_region_splits, make_region_split
+from ge2conn.data.splits import (
+    RegionSplit,
+    all_region_splits,
+    balanced_spatial_folds,
+    farthest_point_sources,
+    make_region_split,
+)
 
 
 @pytest.fixture(scope="module")
@@ -55,28 +62,71 @@ def test_random_rounds_differ_and_are_reproducible(centroids: np.ndarray) -> Non
     assert not np.array_equal(first.test, other_seed.test) or not np.array_equal(first.val, other_seed.val)
 
 
-def test_spatial_test_set_is_the_nearest_quarter(centroids: np.ndarray) -> None:
-    distances = cdist(centroids, centroids)
-    for split in all_region_splits(centroids, "spatial", num_rounds=3):
-        assert split.source is not None and split.source in split.test
-        rest = np.setdiff1d(np.arange(centroids.shape[0]), split.test)
-        # Contiguous by distance: every test region is nearer the source than every other region.
-        assert distances[split.source, split.test].max() <= distances[split.source, rest].min()
+@pytest.fixture(scope="module")
+def cortex_like() -> np.ndarray:
+    """351 points on an ellipsoidal shell, the size of the Schaefer-300 + Glasser-scale problem."""
+    rng = np.random.default_rng(11)
+    directions = rng.normal(size=(351, 3))
+    return 60.0 * directions / np.linalg.norm(directions, axis=1, keepdims=True) * [1.1, 1.5, 1.0]
 
 
-def test_spatial_sources_follow_farthest_point_sampling(centroids: np.ndarray) -> None:
-    distances = cdist(centroids, centroids)
+@pytest.mark.parametrize("cloud", ["centroids", "cortex_like"])
+def test_spatial_folds_of_a_round_partition_the_regions(cloud: str, request: pytest.FixtureRequest) -> None:
+    points = request.getfixturevalue(cloud)
     for split_round in range(3):
-        sources = [make_region_split(centroids, "spatial", split_round, fold).source for fold in range(4)]
-        assert len(set(sources)) == 4
-        for position in range(1, 4):
-            chosen = sources[:position]
-            nearest_chosen = distances[:, chosen].min(axis=1)
-            assert nearest_chosen[sources[position]] == pytest.approx(nearest_chosen.max())
-        # The four test sets, each a quarter of the brain around a spread-out source, reach most regions.
-        union = set().union(*(make_region_split(centroids, "spatial", split_round, fold).test.tolist()
-                              for fold in range(4)))
-        assert len(union) >= 0.6 * centroids.shape[0]
+        splits = [make_region_split(points, "spatial", split_round, fold) for fold in range(4)]
+        merged = np.concatenate([split.test for split in splits])
+        # Every region is tested exactly once per round, and the fold sizes differ by at most one.
+        assert np.array_equal(np.sort(merged), np.arange(points.shape[0]))
+        assert max(s.test.size for s in splits) - min(s.test.size for s in splits) <= 1
+        assert all(split.source in split.test for split in splits)
+    assert not np.array_equal(make_region_split(points, "spatial", 0, 0).test,
+                              make_region_split(points, "spatial", 1, 0).test)
+
+
+def _mean_within_fold_distance(points: np.ndarray, folds: list[np.ndarray]) -> float:
+    return float(np.mean([cdist(points[fold], points[fold]).mean() for fold in folds]))
+
+
+def test_spatial_folds_are_compact(cortex_like: np.ndarray) -> None:
+    rng = np.random.default_rng(0)
+    for split_round in range(3):
+        folds = [make_region_split(cortex_like, "spatial", split_round, fold).test for fold in range(4)]
+        random = np.array_split(rng.permutation(cortex_like.shape[0]), 4)
+        assert _mean_within_fold_distance(cortex_like, folds) < 0.7 * _mean_within_fold_distance(
+            cortex_like, random)
+        # Balance moves few regions away from their nearest fold centre.
+        centres = np.stack([cortex_like[fold].mean(axis=0) for fold in folds])
+        nearest = cdist(cortex_like, centres).argmin(axis=1)
+        assert np.mean([(nearest[fold] == index).mean() for index, fold in enumerate(folds)]) > 0.9
+
+
+def test_spatial_assignment_is_the_optimal_balanced_transport(cortex_like: np.ndarray) -> None:
+    # Independent check with scipy's LP solver: for the final centres, no assignment with the same fold
+    # sizes has a smaller total squared distance than the partition.
+    folds, _ = balanced_spatial_folds(cortex_like, 4, np.random.default_rng(3))
+    centres = np.stack([cortex_like[fold].mean(axis=0) for fold in folds])
+    cost = cdist(cortex_like, centres, "sqeuclidean")
+    count, num_folds = cost.shape
+    sizes = [fold.size for fold in folds]
+    equality = np.zeros((count + num_folds, count * num_folds))
+    for region in range(count):
+        equality[region, region * num_folds:(region + 1) * num_folds] = 1.0
+    for fold in range(num_folds):
+        equality[count + fold, fold::num_folds] = 1.0
+    optimum = scipy.optimize.linprog(cost.ravel(), A_eq=equality, b_eq=np.r_[np.ones(count), sizes],
+                                     bounds=(0, 1), method="highs")
+    ours = sum(cost[fold, index].sum() for index, fold in enumerate(folds))
+    assert optimum.status == 0 and ours == pytest.approx(optimum.fun, rel=1e-9)
+
+
+def test_farthest_point_sources(centroids: np.ndarray) -> None:
+    distances = cdist(centroids, centroids)
+    sources = list(farthest_point_sources(distances, 4, np.random.default_rng(1)))
+    assert len(set(sources)) == 4
+    for position in range(1, 4):
+        nearest_chosen = distances[:, sources[:position]].min(axis=1)
+        assert nearest_chosen[sources[position]] == pytest.approx(nearest_chosen.max())
 
 
 def test_spatial_validation_is_a_contiguous_patch_of_training_regions(centroids: np.ndarray) -> None:
