@@ -41,7 +41,7 @@ test-fast: setup ## Run the tests without the slow (DDP, multi-epoch) and expens
 
 demo: setup ## Build dk82, train and test SMT with [CLS] on a random split, print test metrics (< 10 min on CPU).
 	$(BIN)/ge2conn data build dk82
-	$(BIN)/python -m ge2conn.demo
+	$(BIN)/python -m ge2conn.experiments.demo
 
 lint: setup ## ruff + mypy.
 	$(BIN)/ruff check ge2conn tests benchmarks scripts

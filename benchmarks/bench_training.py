@@ -187,7 +187,7 @@ def build(dataset: str, model: str, device: torch.device, batch_size: int = 512)
     """The datamodule (fold 0), a freshly initialized task on the device and the first training batch."""
     datamodule = EdgePairDataModule(dataset=str(dataset_path(dataset)), batch_size=batch_size, seed=0)
     datamodule.setup("fit")
-    links: dict[str, Any] = dict(num_genes=datamodule.num_genes, num_regions=datamodule.num_regions,
+    links: dict[str, Any] = dict(num_genes=datamodule.num_genes,
                                  coordinate_mean=datamodule.coordinate_mean,
                                  coordinate_std=datamodule.coordinate_std)
     torch.manual_seed(0)

@@ -1,95 +1,88 @@
 """The ``ge2conn`` console script.
 
 ``ge2conn fit|validate|test|predict`` is a LightningCLI in subclass mode (``--model SMTTask``, or the family
-short name ``--model SMT``); ``ge2conn data|nulls|experiment|explain`` are plain command groups.
+short name ``--model SMT``); ``ge2conn data|nulls|experiment|explain|demo`` are plain command groups. Each
+verb's module is imported only when that verb runs, so ``ge2conn --version`` and ``ge2conn --help`` start
+without torch or Lightning.
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
 from collections.abc import Callable
 
-from lightning.pytorch.callbacks import EarlyStopping
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from ge2conn.utils import warnings_policy
+from ge2conn.utils.version import __version__
 
-import ge2conn.models  # noqa: F401  (registers every task so short class names resolve)
-from ge2conn import __version__
-from ge2conn.callbacks import ConnectomeFigures, ConnectomeWriter, RestoreBestWeights, StableCheckpoint
-from ge2conn.data.datamodule import EdgePairDataModule
-from ge2conn.models import MODEL_ALIASES
-from ge2conn.models.base import EdgeRegressionTask
-
-VERBS: dict[str, str] = {
-    "data": "ge2conn.data.cli",
-    "nulls": "ge2conn.nulls.cli",
-    "experiment": "ge2conn.experiments.cli",
-    "explain": "ge2conn.explain",
+TRAINING_VERBS: dict[str, str] = {
+    "fit": "train a model (best-on-validation checkpoint, early stopping)",
+    "validate": "evaluate a model on the validation edges of a split",
+    "test": "evaluate a model on the test edges of a split",
+    "predict": "predict the full connectome of a dataset (writes .npy / .h5 with --prediction.output)",
 }
-DESCRIPTION = f"""ge2conn {__version__}: predict functional connectivity from gene expression and coordinates.
-
-Training commands (LightningCLI): fit, validate, test, predict — e.g.
-  ge2conn fit --config configs/smt_cls.yaml --config configs/trainer/cpu.yaml
-Other commands (each has --help):
-  ge2conn data list|build|info|import     datasets
-  ge2conn nulls generate|plot             spatiomolecular null brains
-  ge2conn experiment run|report           cross-validated true-vs-null tables
-  ge2conn explain CKPT                    embeddings and attention maps
-"""
-
-
-class Ge2connCLI(LightningCLI):
-    """LightningCLI with ge2conn's defaults, links and configurable callbacks."""
-
-    def __init__(self, args: list[str] | None = None, run: bool = True) -> None:
-        super().__init__(
-            model_class=EdgeRegressionTask,
-            datamodule_class=EdgePairDataModule,
-            subclass_mode_model=True,
-            seed_everything_default=0,
-            save_config_kwargs={"overwrite": True},
-            auto_configure_optimizers=False,
-            parser_kwargs={"description": DESCRIPTION},
-            args=args,
-            run=run,
-        )
-
-    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        """Link dataset facts to the model and add the default, configurable callbacks."""
-        for name in ("num_genes", "num_regions", "coordinate_mean", "coordinate_std"):
-            parser.link_arguments(f"data.{name}", f"model.init_args.{name}", apply_on="instantiate")
-        parser.add_lightning_class_args(StableCheckpoint, "checkpoint")
-        parser.set_defaults(
-            {
-                "checkpoint.monitor": "val/loss",
-                "checkpoint.mode": "min",
-                "checkpoint.save_last": True,
-                "checkpoint.save_top_k": 1,
-                "checkpoint.filename": "best-{epoch:03d}",
-            }
-        )
-        parser.add_lightning_class_args(EarlyStopping, "early_stopping")
-        parser.set_defaults(
-            {
-                "early_stopping.monitor": "val/loss",
-                "early_stopping.mode": "min",
-                "early_stopping.patience": 20,
-            }
-        )
-        parser.add_lightning_class_args(RestoreBestWeights, "best_weights")
-        parser.add_lightning_class_args(ConnectomeFigures, "figures")
-        parser.add_lightning_class_args(ConnectomeWriter, "prediction")
+"""The LightningCLI verbs and their purposes."""
+COMMAND_VERBS: dict[str, str] = {
+    "data": "list, build, inspect and import datasets",
+    "nulls": "generate and plot spatiomolecular null brains",
+    "experiment": "cross-validated true-vs-null experiments, their reports and the transfer analysis",
+    "explain": "region embeddings, silhouettes and attention maps of a checkpoint",
+    "demo": "train and test SMT+[CLS] on dk82 on the CPU in a few minutes",
+}
+"""The other verbs and their purposes."""
 
 
-def _expand_model_alias(args: list[str]) -> list[str]:
-    """Let ``--model SMT`` (a family short name) stand for ``--model SMTTask``."""
-    expanded = list(args)
-    for index, value in enumerate(expanded):
-        if value == "--model" and index + 1 < len(expanded) and expanded[index + 1] in MODEL_ALIASES:
-            expanded[index + 1] = MODEL_ALIASES[expanded[index + 1]]
-        elif value.startswith("--model=") and value.split("=", 1)[1] in MODEL_ALIASES:
-            expanded[index] = "--model=" + MODEL_ALIASES[value.split("=", 1)[1]]
-    return expanded
+def help_text() -> str:
+    """``ge2conn --help``: every verb on its own line with its purpose."""
+    width = max(len(verb) for verb in [*TRAINING_VERBS, *COMMAND_VERBS])
+    example = "ge2conn fit --config configs/smt_cls.yaml --config configs/trainer/cpu.yaml"
+    lines = [
+        f"ge2conn {__version__}: predict functional connectivity from gene expression and coordinates.",
+        "",
+        "usage: ge2conn VERB [options]        (ge2conn VERB --help for the verb's options)",
+        "",
+        f"training (LightningCLI), e.g. {example}",
+        *[f"  {verb:<{width}}  {purpose}" for verb, purpose in TRAINING_VERBS.items()],
+        "",
+        "commands:",
+        *[f"  {verb:<{width}}  {purpose}" for verb, purpose in COMMAND_VERBS.items()],
+        "",
+        "options:",
+        f"  {'--version':<{width}}  print the version and exit",
+        f"  {'--help':<{width}}  print this help and exit",
+    ]
+    return "\n".join(lines)
+
+
+def command(verb: str) -> Callable[[list[str] | None], int]:
+    """The ``main`` function of a command verb, importing only that verb's module.
+
+    Args:
+        verb: One of :data:`COMMAND_VERBS`.
+
+    Returns:
+        The verb's ``main(argv)``.
+    """
+    if verb == "data":
+        from ge2conn.data.cli import main as data_main
+
+        return data_main
+    if verb == "nulls":
+        from ge2conn.nulls.cli import main as nulls_main
+
+        return nulls_main
+    if verb == "experiment":
+        from ge2conn.experiments.cli import main as experiment_main
+
+        return experiment_main
+    if verb == "explain":
+        from ge2conn.interpret.cli import main as explain_main
+
+        return explain_main
+    if verb == "demo":
+        from ge2conn.experiments.demo import main as demo_main
+
+        return demo_main
+    raise ValueError(f"unknown verb {verb!r}; use one of {sorted(COMMAND_VERBS)}")
 
 
 def main(args: list[str] | None = None) -> int:
@@ -105,13 +98,15 @@ def main(args: list[str] | None = None) -> int:
     if argv[:1] == ["--version"]:
         print(f"ge2conn {__version__}")
         return 0
-    if argv and argv[0] in VERBS:
-        module = importlib.import_module(VERBS[argv[0]])
-        verb_main: Callable[[list[str]], int] = module.main
-        return int(verb_main(argv[1:]) or 0)
-    expanded = _expand_model_alias(argv)
-    # Hand LightningCLI sys.argv itself when nothing was rewritten (it warns when given both).
-    Ge2connCLI(args=expanded if args is not None or expanded != argv else None)
+    if not argv or argv[:1] in (["-h"], ["--help"]):
+        print(help_text())
+        return 0
+    warnings_policy.install()
+    if argv[0] in COMMAND_VERBS:
+        return int(command(argv[0])(argv[1:]) or 0)
+    from ge2conn.api.lightning_cli import Ge2connCLI
+
+    Ge2connCLI(args=argv, description=help_text())
     return 0
 
 

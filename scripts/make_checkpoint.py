@@ -26,7 +26,7 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 if str(REPOSITORY) not in sys.path:
     sys.path.insert(0, str(REPOSITORY))
 
-from ge2conn.training import fit_and_test  # noqa: E402
+from ge2conn.api import fit_and_test  # noqa: E402
 
 CONFIG_FILES: list[str | Path] = [
     "configs/smt_cls_small.yaml",
@@ -165,17 +165,17 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="ge2conn-checkpoint-") as workdir:
         run = fit_and_test(
             CONFIG_FILES,
-            [
-                "--data.split=random",
-                "--data.split_round=0",
-                "--data.fold=0",
-                "--seed_everything=0",
-                f"--trainer.max_epochs={args.epochs}",
-                f"--trainer.default_root_dir={workdir}",
-                "--trainer.enable_model_summary=false",
-                "--trainer.enable_progress_bar=false",
-                "--trainer.logger=false",
-            ],
+            {
+                "data.split": "random",
+                "data.split_round": 0,
+                "data.fold": 0,
+                "seed_everything": 0,
+                "trainer.max_epochs": args.epochs,
+                "trainer.default_root_dir": str(workdir),
+                "trainer.enable_model_summary": False,
+                "trainer.enable_progress_bar": False,
+                "trainer.logger": False,
+            },
         )
         callback = run.trainer.checkpoint_callback
         best_path = getattr(callback, "best_model_path", "")

@@ -1,4 +1,4 @@
-"""Tests of ``ge2conn explain`` (ge2conn.explain and ge2conn.interpret) on the synthetic fixture.
+"""Tests of ``ge2conn explain`` (ge2conn.interpret.cli and ge2conn.interpret) on the synthetic fixture.
 
 Checkpoints are written directly from freshly built tasks (no training is needed to check the exports), one
 in the LightningCLI layout (with ``_class_path``) and one without it (class found from the hyperparameters).
@@ -15,8 +15,8 @@ import pytest
 import torch
 
 from ge2conn.data.format import BrainDataset
-from ge2conn.explain import main
 from ge2conn.interpret import TokenLayout, load_checkpoint, network_silhouette, project_2d, umap_available
+from ge2conn.interpret.cli import main
 from ge2conn.models import EdgeRegressionTask, MLPTask, SMTTask
 
 TOKEN_SIZE = 20
@@ -49,7 +49,6 @@ def smt_checkpoint(
     torch.manual_seed(0)
     task = SMTTask(
         num_genes=synthetic.num_genes,
-        num_regions=synthetic.num_regions,
         coordinate_mean=synthetic.centroids.mean(axis=0).tolist(),
         coordinate_std=synthetic.centroids.std(axis=0).tolist(),
         token_size=TOKEN_SIZE,
@@ -191,7 +190,7 @@ def test_token_layout_chromosome_boundaries(synthetic: BrainDataset) -> None:
 def test_mlp_says_what_it_cannot_do(
     tmp_path: Path, synthetic_path: Path, synthetic: BrainDataset, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    task = MLPTask(num_genes=synthetic.num_genes, num_regions=synthetic.num_regions, hidden_sizes=[8])
+    task = MLPTask(num_genes=synthetic.num_genes, hidden_sizes=[8])
     checkpoint = _save_checkpoint(task, tmp_path / "mlp.ckpt", synthetic_path, class_path=None)
     assert load_checkpoint(checkpoint).class_name == "MLPTask"
     assert main([str(checkpoint), "--output", str(tmp_path / "out")]) == 0
@@ -208,7 +207,7 @@ def test_bad_checkpoint_and_gene_mismatch_exit_2(
     tmp_path: Path, synthetic_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main([str(tmp_path / "missing.ckpt"), "--output", str(tmp_path / "out")]) == 2
-    task = SMTTask(num_genes=7, num_regions=3, token_size=5, d_model=8, num_layers=1, num_heads=2)
+    task = SMTTask(num_genes=7, token_size=5, d_model=8, num_layers=1, num_heads=2)
     checkpoint = _save_checkpoint(task, tmp_path / "small.ckpt", synthetic_path, "ge2conn.models.SMTTask")
     assert main([str(checkpoint), "--output", str(tmp_path / "out")]) == 2
     assert "takes 7 genes" in capsys.readouterr().err

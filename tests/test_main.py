@@ -43,13 +43,36 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.strip() == f"ge2conn {__version__}"
 
 
-def test_help_lists_training_and_other_commands(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        main(["--help"])
-    assert exit_info.value.code == 0
-    text = capsys.readouterr().out
-    for word in ("fit", "test", "predict", "ge2conn data", "ge2conn nulls", "ge2conn experiment"):
-        assert word in text
+@pytest.mark.parametrize("arguments", [["--help"], ["-h"], []])
+def test_help_lists_every_verb_on_its_own_line(arguments: list[str],
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(arguments) == 0
+    lines = capsys.readouterr().out.splitlines()
+    verbs = ("fit", "validate", "test", "predict", "data", "nulls", "experiment", "explain", "demo")
+    for verb in verbs:
+        matching = [line for line in lines if line.split()[:1] == [verb]]
+        assert len(matching) == 1, verb
+        assert len(matching[0].split()) > 2, f"{verb} has no purpose"  # the verb, then a one-line purpose
+
+
+def test_version_and_help_import_neither_torch_nor_lightning() -> None:
+    # Fast start: the verbs that need Lightning import it; --version and --help must not.
+    script = ("import sys; from ge2conn.main import main; main(['--version']); main(['--help']); "
+              "heavy = sorted(name for name in ('torch', 'lightning', 'numpy', 'jsonargparse') "
+              "if name in sys.modules); print('HEAVY', heavy)")
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, text=True, capture_output=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "HEAVY []" in result.stdout
+
+
+def test_import_ge2conn_is_light_and_the_api_loads_on_first_use() -> None:
+    script = ("import sys, ge2conn; light = 'lightning' not in sys.modules; fit = ge2conn.fit; "
+              "print('LIGHT', light, 'lightning' in sys.modules, fit.__module__)")
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, text=True, capture_output=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "LIGHT True True ge2conn.api.run" in result.stdout
 
 
 def test_fit_help_shows_model_and_data_options(capsys: pytest.CaptureFixture[str]) -> None:

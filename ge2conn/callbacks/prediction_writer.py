@@ -11,8 +11,8 @@ import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 from torch import Tensor
 
-from ge2conn.atomic import atomic_output
 from ge2conn.callbacks.figures import gather_uneven
+from ge2conn.utils.atomic import atomic_output
 
 
 def atomic_save_array(path: Path, array: np.ndarray) -> None:

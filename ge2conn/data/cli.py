@@ -22,7 +22,6 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ge2conn.atomic import OutputError
 from ge2conn.data.checksums import (
     FIRST_CHECKSUMMED_VERSION,
     ChecksumReport,
@@ -42,6 +41,7 @@ from ge2conn.data.recipes import (
 )
 from ge2conn.data.recipes.assemble import matching_summary
 from ge2conn.data.recipes.importer import import_dataset
+from ge2conn.utils.atomic import OutputError
 
 
 def make_parser() -> argparse.ArgumentParser:

@@ -14,8 +14,6 @@ other structures.
 
 from __future__ import annotations
 
-import importlib
-import warnings
 from pathlib import Path
 from typing import Literal
 
@@ -31,12 +29,11 @@ from ge2conn.data.errors import DatasetError
 from ge2conn.data.format import STRUCTURES, BrainDataset
 from ge2conn.data.paths import resolve_dataset
 from ge2conn.data.region_table import RegionMetadata, RegionTable, read_gene_list
-from ge2conn.data.splits import RegionSplit, make_region_split
+from ge2conn.data.splits import RegionSplit, make_region_split, whole_brain_split
+from ge2conn.nulls.io import load_null_permutation, null_path_for
 
-# Our loaders yield whole batches from an IterableDataset with num_workers=0 by design (the data is a few
-# device-resident tensors), so Lightning's advice about workers and IterableDataset lengths does not apply.
-warnings.filterwarnings("ignore", message=r"Your `IterableDataset` has `__len__` defined")
-warnings.filterwarnings("ignore", message=r"The '\w+_dataloader' does not have many workers")
+# Lightning's advice about workers and IterableDataset lengths does not apply to these loaders (whole
+# batches, num_workers=0 by design): ge2conn.utils.warnings_policy silences it in the entry points.
 
 _SHUFFLE_STREAM = 3  # seed stream of the permuted-expression control, distinct from splits and epochs
 
@@ -60,6 +57,9 @@ class EdgePairDataModule(LightningDataModule):
         both_orientations: Train on (i, j) and (j, i); otherwise on i < j only. Evaluation uses i < j once.
         shuffle_expression: Permute the expression rows at random (the "permuted expression" control).
         eval_batch_size: Edges per validation/test/predict batch.
+        whole_brain: Train on every region but a random validation subset (``val_fraction`` of all regions,
+            drawn with ``seed``) and test on none: the transfer analysis, which evaluates on another
+            dataset. ``split``, ``split_round``, ``fold`` and ``num_folds`` are then unused.
     """
 
     def __init__(
@@ -79,6 +79,7 @@ class EdgePairDataModule(LightningDataModule):
         both_orientations: bool = True,
         shuffle_expression: bool = False,
         eval_batch_size: int = 4096,
+        whole_brain: bool = False,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -117,8 +118,10 @@ class EdgePairDataModule(LightningDataModule):
         self.region_metadata: RegionMetadata = table.metadata(self._file_regions)
         self.num_regions = int(self._file_regions.size)
         self.num_genes = int(self._genes.size)
-        self.split: RegionSplit = make_region_split(self.region_metadata.centroids, split, split_round, fold,
-                                                    num_folds, val_fraction, seed)
+        self.split: RegionSplit = (
+            whole_brain_split(self.num_regions, val_fraction, seed) if whole_brain
+            else make_region_split(self.region_metadata.centroids, split, split_round, fold, num_folds,
+                                   val_fraction, seed))
         train_centroids = self.region_metadata.centroids[self.split.train]
         self.coordinate_mean: list[float] = [float(value) for value in train_centroids.mean(axis=0)]
         # Population SD; the floor keeps standardization finite for degenerate (e.g. planar) layouts.
@@ -164,11 +167,9 @@ class EdgePairDataModule(LightningDataModule):
         }
 
     def _null_permutation(self, labels: np.ndarray) -> np.ndarray:
-        # Imported here so the datamodule works before (and without) the nulls package being built.
-        nulls = importlib.import_module("ge2conn.nulls")
         nulls_path = self.hparams["nulls_path"]
-        path = Path(nulls_path) if nulls_path is not None else Path(nulls.null_path_for(self.dataset_path))
-        permutation = np.asarray(nulls.load_null_permutation(path, int(self.hparams["null_rank"]), labels))
+        path = Path(nulls_path) if nulls_path is not None else Path(null_path_for(self.dataset_path))
+        permutation = np.asarray(load_null_permutation(path, int(self.hparams["null_rank"]), labels))
         if permutation.shape != (labels.size,) or not np.array_equal(np.sort(permutation),
                                                                      np.arange(labels.size)):
             raise DatasetError(path, "null permutation", f"rank {self.hparams['null_rank']} is not a "

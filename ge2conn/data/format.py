@@ -32,11 +32,11 @@ from typing import Any
 import h5py
 import numpy as np
 
-from ge2conn.atomic import atomic_output
 from ge2conn.data.checks import check_connectivity, check_coordinates, check_labels
 from ge2conn.data.checksums import FIRST_CHECKSUMMED_VERSION, store_array, verify_array
 from ge2conn.data.errors import DatasetError
 from ge2conn.data.gene_order import is_reference_ordered
+from ge2conn.utils.atomic import atomic_output
 
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)

@@ -17,13 +17,13 @@ import gzip
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from ge2conn.data.errors import DatasetError
 from ge2conn.data.gene_order import UNKNOWN_TSS, reference_order
+from ge2conn.data.paths import RESOURCES
 
 REFERENCE_RESOURCE = "gene_reference.tsv.gz"
 _COLUMNS = ["symbol", "aliases", "chromosome", "tss", "strand"]
@@ -109,9 +109,7 @@ def load_gene_reference() -> GeneReference:
     Returns:
         The reference.
     """
-    resource = resources.files("ge2conn.data.resources").joinpath(REFERENCE_RESOURCE)
-    with resources.as_file(resource) as path:
-        return read_gene_reference(path)
+    return read_gene_reference(RESOURCES / REFERENCE_RESOURCE)
 
 
 @dataclass

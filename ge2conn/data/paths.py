@@ -8,6 +8,8 @@ from pathlib import Path
 from ge2conn.data.errors import DatasetError
 from ge2conn.utils.suggest import did_you_mean
 
+RESOURCES = Path(__file__).resolve().parent / "resources"
+"""Data files shipped inside the package (``package-data`` in pyproject.toml): checksums, gene reference."""
 
 def ge2conn_home() -> Path:
     """The cache root: ``$GE2CONN_HOME`` or ``~/.cache/ge2conn``."""

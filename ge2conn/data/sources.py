@@ -26,12 +26,11 @@ import urllib.request
 import warnings
 import zipfile
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
-from ge2conn.atomic import atomic_output
 from ge2conn.data.errors import ChecksumError, DatasetError
-from ge2conn.data.paths import ge2conn_home, mirror_root
+from ge2conn.data.paths import RESOURCES, ge2conn_home, mirror_root
+from ge2conn.utils.atomic import atomic_output
 
 ENIGMA_COMMIT = "d66a7ef320a913f9441bf1089b44f1dad11e5724"
 ENIGMA_EXTRA_COMMIT = "8c9df6e0c37c66830360ad553807326035e180ed"
@@ -45,7 +44,7 @@ PINNED_SHA256_RESOURCE = "SHA256SUMS"
 
 def _read_pinned_hashes() -> dict[tuple[str, str], str]:
     """(owner/repo, path) → pinned sha256, from the package's ``resources/SHA256SUMS`` (sha256sum format)."""
-    text = resources.files("ge2conn.data.resources").joinpath(PINNED_SHA256_RESOURCE).read_text("utf-8")
+    text = (RESOURCES / PINNED_SHA256_RESOURCE).read_text("utf-8")
     pinned = {}
     for line in text.splitlines():
         if line.strip() and not line.startswith("#"):

@@ -50,6 +50,7 @@ MAX_PARTITION_ITERATIONS = 50
 
 # Stream identifiers mixed into the seed so that the outer split and the inner validation draw never share
 # random numbers, and random and spatial rounds with the same seed are independent.
+_WHOLE_BRAIN_STREAM = 11  # seed stream of the whole-brain validation draw (transfer)
 _OUTER_STREAM = 0
 _VALIDATION_STREAM = 1
 
@@ -357,3 +358,32 @@ def _check_request(centroids: np.ndarray, split_type: str, split_round: int, fol
     if centroids.shape[0] < 2 * num_folds:
         raise ValueError(f"{centroids.shape[0]} regions are too few for {num_folds} folds: every test fold "
                          f"needs at least 2 regions (so at least {2 * num_folds} regions)")
+
+
+def whole_brain_split(num_regions: int, val_fraction: float = 0.125, seed: int = 0) -> RegionSplit:
+    """Train on every region but a random validation subset, with no test regions (the transfer analysis).
+
+    The model is then evaluated on another dataset; the validation regions (``val_fraction`` of all
+    regions, at least 2) serve early stopping, the LR schedule and best-weight selection, as in every run.
+
+    Args:
+        num_regions: Number of regions.
+        val_fraction: Share of all regions held out for validation, in (0, 1).
+        seed: Seed of the validation draw.
+
+    Returns:
+        The split (recorded as round 0, fold 0 of one ``random`` fold, with an empty test set).
+
+    Raises:
+        ValueError: For a fraction outside (0, 1) or too few regions to train on.
+    """
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
+    regions = np.arange(num_regions)
+    num_val = validation_size(num_regions, val_fraction)
+    if num_regions - num_val < 2:
+        raise ValueError(f"{num_regions} regions are too few to hold out {num_val} for validation")
+    rng = split_rng(seed, "random", 0, _WHOLE_BRAIN_STREAM)
+    val = np.sort(rng.choice(regions, size=num_val, replace=False)).astype(np.int64)
+    train = np.setdiff1d(regions, val).astype(np.int64)
+    return RegionSplit("random", 0, 0, 1, seed, train, val, np.zeros(0, dtype=np.int64))

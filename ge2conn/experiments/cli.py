@@ -11,7 +11,6 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from pathlib import Path
 
@@ -62,9 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     """
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["transfer"]:
-        # Imported lazily: the transfer analysis is a separate module with its own arguments.
-        transfer = importlib.import_module("ge2conn.experiments.transfer")
-        return int(transfer.main(arguments[1:]) or 0)
+        # Imported when used: the transfer analysis is a separate module with its own arguments.
+        from ge2conn.experiments.transfer import main as transfer_main
+
+        return int(transfer_main(arguments[1:]) or 0)
     args = build_parser().parse_args(arguments)
     console = Console(stderr=True)
     try:

@@ -17,7 +17,13 @@ the devices. Example (see ``configs/experiments/table1_quick.yaml`` for a full o
     models:
       - {name: CGE, config: configs/cge.yaml}
       - {name: Exp. decay, config: configs/exp_decay.yaml, nulls: false}
-      - {name: MLP, config: configs/mlp.yaml, epochs: 20, grid: {model.init_args.dropout: [0.1, 0.2]}}
+      - {name: MLP, config: configs/mlp.yaml, epochs: 20, settings: {model.init_args.learning_rate: 3e-4},
+         grid: {model.init_args.dropout: [0.1, 0.2]}}
+
+``settings`` (per model, or for every run at the top level) and ``grid`` use the dotted keys of the
+training configuration (``data.*``, ``trainer.*``, ``model.init_args.*``); the runner hands them to
+:func:`ge2conn.api.build` as values, never as command-line strings. The older form, a list of
+``--key=value`` strings under ``overrides``, is still read and converted to settings.
 
 Relative paths (model and trainer configs) are resolved against the working directory first, then against
 the experiment file's folder and its parents, so ``configs/...`` works from the repository root and from
@@ -39,7 +45,7 @@ VARIANTS = ("true", "null")
 """Expression variants of a run: the true brain, or the null brain of rank ``s mod K`` (method §5.6)."""
 LOGGERS = ("false", "csv", "tensorboard")
 DEVICES = ("cpu", "gpu")
-MODEL_KEYS = {"name", "key", "config", "overrides", "epochs", "grid", "nulls", "cost"}
+MODEL_KEYS = {"name", "key", "config", "settings", "overrides", "epochs", "grid", "nulls", "cost"}
 
 
 class ExperimentConfigError(ValueError):
@@ -69,7 +75,7 @@ class ModelSpec:
         name: Display name in the report (e.g. ``SMT+[CLS]``).
         key: Folder name (``name`` made filesystem-safe unless given).
         config: Training YAML of the model.
-        overrides: Extra ``--section.key=value`` arguments for every run of this model.
+        settings: Values for every run of this model by dotted key (``{"model.init_args.dropout": 0.1}``).
         epochs: ``trainer.max_epochs`` for this model (None keeps the model config's value).
         grid: Hyperparameter grid: dotted CLI key (``model.init_args.dropout``) to candidate values.
         null: Also run the null brain (YAML key ``nulls``; false for models that do not read expression).
@@ -79,7 +85,7 @@ class ModelSpec:
     name: str
     key: str
     config: Path
-    overrides: tuple[str, ...] = ()
+    settings: dict[str, Any] = field(default_factory=dict)
     epochs: int | None = None
     grid: dict[str, list[Any]] = field(default_factory=dict)
     null: bool = True
@@ -110,7 +116,7 @@ class ExperimentConfig:
         devices: ``cpu`` or ``gpu`` (one worker per visible GPU).
         logger: ``false``, ``csv`` or ``tensorboard``.
         keep_checkpoints: Keep each run's checkpoints (they are deleted after testing otherwise).
-        overrides: Extra overrides for every run.
+        settings: Values for every run by dotted key.
         workers: Parallel worker processes (CPU); GPU runs use one per visible device.
         models: Models, in report order.
         source: The YAML file the configuration came from.
@@ -136,7 +142,7 @@ class ExperimentConfig:
     devices: str
     logger: str
     keep_checkpoints: bool
-    overrides: tuple[str, ...]
+    settings: dict[str, Any]
     workers: int
     models: tuple[ModelSpec, ...]
     source: Path | None = None
@@ -224,16 +230,63 @@ def _model(entry: Any, index: int, source: Path | None) -> ModelSpec:
     epochs = entry.get("epochs")
     if epochs is not None and (not isinstance(epochs, int) or epochs < 1):
         raise ExperimentConfigError(f"models[{index}].epochs must be a positive integer, got {epochs!r}")
-    overrides = [str(item) for item in entry.get("overrides") or []]
-    if entry.get("nulls", True) and any(re.fullmatch(r"--data\.shuffle_expression=(true|True)", item)
-                                       for item in overrides):
+    settings = read_settings(entry, f"models[{index}]")
+    if entry.get("nulls", True) and settings.get("data.shuffle_expression") is True:
         raise ExperimentConfigError(f"models[{index}] ({name}) permutes expression; set 'nulls: false' (a "
                                     "null brain and a permutation are two different controls)")
     return ModelSpec(name=name, key=str(entry.get("key") or slugify(name)), config=config,
-                     overrides=tuple(overrides), epochs=epochs,
+                     settings=settings, epochs=epochs,
                      grid={str(key): list(values) for key, values in grid.items()},
                      null=bool(entry.get("nulls", True)),
                      cost=float(entry.get("cost", epochs if epochs is not None else 1)))
+
+
+def parse_setting(text: str) -> tuple[str, Any]:
+    """Read one ``key=value`` setting typed by a user (``trainer.max_epochs=20``); the value is YAML.
+
+    Args:
+        text: ``dotted.key=value``.
+
+    Returns:
+        ``(key, value)``; an empty value is None.
+
+    Raises:
+        ValueError: When the text is not ``key=value`` with a dotted key.
+    """
+    match = re.fullmatch(r"([A-Za-z_][\w.]*)=(.*)", text, flags=re.DOTALL)
+    if match is None:
+        raise ValueError(f"{text!r} is not KEY=VALUE (e.g. trainer.max_epochs=20)")
+    return match.group(1), yaml.safe_load(match.group(2)) if match.group(2) else None
+
+
+def read_settings(entry: dict[str, Any], where: str) -> dict[str, Any]:
+    """The ``settings`` of an experiment or model entry, with the older ``overrides`` strings converted.
+
+    Args:
+        entry: The YAML mapping (experiment or model).
+        where: Its name in error messages.
+
+    Returns:
+        Values by dotted key; a ``settings`` value wins over an ``overrides`` string for the same key.
+
+    Raises:
+        ExperimentConfigError: When ``settings`` is not a mapping or an override is not ``--key=value``.
+    """
+    settings: dict[str, Any] = {}
+    for item in entry.get("overrides") or []:
+        if not str(item).startswith("--"):
+            raise ExperimentConfigError(f"{where}.overrides: {item!r} is not '--key=value'; write it as "
+                                        f"settings: {{key: value}}")
+        try:
+            key, value = parse_setting(str(item)[2:])
+        except ValueError as error:
+            raise ExperimentConfigError(f"{where}.overrides: {error}") from error
+        settings[key] = value
+    given = entry.get("settings") or {}
+    if not isinstance(given, dict):
+        raise ExperimentConfigError(f"{where}.settings must map dotted keys to values, got {given!r}")
+    settings.update({str(key): value for key, value in given.items()})
+    return settings
 
 
 def parse_config(raw: dict[str, Any], source: Path | None = None) -> ExperimentConfig:
@@ -250,7 +303,7 @@ def parse_config(raw: dict[str, Any], source: Path | None = None) -> ExperimentC
         ExperimentConfigError: on a missing or malformed key.
     """
     known = {"name", "output", "seed", "datasets", "dataset", "splits", "rounds", "folds", "fold_indices",
-             "val_fraction", "nulls", "tuning", "trainer", "overrides", "workers", "models"}
+             "val_fraction", "nulls", "tuning", "trainer", "settings", "overrides", "workers", "models"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ExperimentConfigError(f"unknown keys {unknown}; known keys: {sorted(known)}")
@@ -300,7 +353,7 @@ def parse_config(raw: dict[str, Any], source: Path | None = None) -> ExperimentC
         devices=devices,
         logger=logger,
         keep_checkpoints=bool(trainer.get("keep_checkpoints", False)),
-        overrides=tuple(str(item) for item in raw.get("overrides") or []),
+        settings=read_settings(raw, "the experiment"),
         workers=int(raw.get("workers", 1)),
         models=tuple(models),
         source=source,

@@ -1,7 +1,8 @@
 """Worker side of the runner: tune, fit and test the runs of one outer split, and write their folders.
 
 Everything here runs inside a worker process (or in the main process when there is one worker) and goes
-through :func:`ge2conn.training.fit_and_test`, i.e. the same LightningCLI path as ``ge2conn fit``.
+through :func:`ge2conn.api.fit_and_test`: the same configuration files, links and callbacks as
+``ge2conn fit``, given as objects.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import os
 import platform
 import time
 import traceback
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from ge2conn import api
 from ge2conn.experiments.config import ExperimentConfig
 from ge2conn.experiments.grid import (
     OuterSplit,
-    format_override,
     null_rank,
     run_folder,
     run_seed,
@@ -89,9 +89,9 @@ def quiet_lightning() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def run_arguments(job: CellJob, variant: str, folder: Path,
-                  hyperparameters: dict[str, Any]) -> tuple[list[str | Path], list[str]]:
-    """Config files and overrides of one fit (a run, or a tuning candidate when ``variant == "tuning"``).
+def run_settings(job: CellJob, variant: str, folder: Path,
+                 hyperparameters: dict[str, Any]) -> tuple[list[Path], dict[str, Any]]:
+    """Config files and settings of one fit (a run, or a tuning candidate when ``variant == "tuning"``).
 
     Args:
         job: The cell's job.
@@ -100,54 +100,43 @@ def run_arguments(job: CellJob, variant: str, folder: Path,
         hyperparameters: Selected or candidate hyperparameters ``{dotted key: value}``.
 
     Returns:
-        ``(config_files, overrides)`` for :func:`ge2conn.training.fit_and_test`.
+        ``(config_files, settings)`` for :func:`ge2conn.api.fit_and_test`, settings by dotted key.
     """
     config, cell = job.config, job.cell
     model = config.model(cell.model)
     dataset = next(spec for spec in config.datasets if spec.label == cell.dataset)
-    overrides = [
-        f"--data.dataset={dataset.dataset}",
-        f"--data.split={cell.split}",
-        f"--data.split_round={cell.split_round}",
-        f"--data.fold={cell.fold}",
-        f"--data.num_folds={config.num_folds}",
-        f"--data.val_fraction={config.val_fraction}",
-        f"--data.seed={config.seed}",
-        f"--seed_everything={run_seed(config, cell)}",
-        f"--trainer.default_root_dir={folder}",
-        "--trainer.enable_progress_bar=false",
-        "--trainer.enable_model_summary=false",
-    ]
+    settings: dict[str, Any] = {
+        "data.dataset": dataset.dataset,
+        "data.split": cell.split,
+        "data.split_round": cell.split_round,
+        "data.fold": cell.fold,
+        "data.num_folds": config.num_folds,
+        "data.val_fraction": config.val_fraction,
+        "data.seed": config.seed,
+        "seed_everything": run_seed(config, cell),
+        "trainer.default_root_dir": str(folder),
+        "trainer.enable_progress_bar": False,
+        "trainer.enable_model_summary": False,
+    }
     if dataset.structures:
-        overrides.append(format_override("data.structures", list(dataset.structures)))
+        settings["data.structures"] = list(dataset.structures)
     if variant == "null":
-        overrides += [f"--data.null_rank={null_rank(config, cell)}",
-                      f"--data.nulls_path={job.nulls_paths[cell.dataset]}"]
+        settings["data.null_rank"] = null_rank(config, cell)
+        settings["data.nulls_path"] = job.nulls_paths[cell.dataset]
     if config.logger == "false":
-        overrides.append("--trainer.logger=false")
+        settings["trainer.logger"] = False
     else:
         logger_class = "CSVLogger" if config.logger == "csv" else "TensorBoardLogger"
-        overrides.append(format_override("trainer.logger", {
-            "class_path": f"lightning.pytorch.loggers.{logger_class}",
-            "init_args": {"save_dir": str(folder), "name": "logs"}}))
+        settings["trainer.logger"] = {"class_path": f"lightning.pytorch.loggers.{logger_class}",
+                                      "init_args": {"save_dir": str(folder), "name": "logs"}}
     if config.devices == "gpu":
-        overrides += ["--trainer.accelerator=gpu", "--trainer.devices=1"]
+        settings.update({"trainer.accelerator": "gpu", "trainer.devices": 1})
     if model.epochs is not None:
-        overrides.append(f"--trainer.max_epochs={model.epochs}")
-    overrides += list(config.overrides) + list(model.overrides)
-    overrides += [format_override(key, value) for key, value in hyperparameters.items()]
-    return [model.config, *config.trainer_configs], overrides
-
-
-def _fit(config_files: list[str | Path], overrides: list[str], test: bool) -> Any:
-    # Imported here: the main process of a multi-worker run never needs Lightning's CLI machinery.
-    from ge2conn.training import fit_and_test
-
-    with warnings.catch_warnings():
-        # Runs are configured through args while sys.argv holds the `experiment run` command line.
-        warnings.filterwarnings("ignore", message=".*LightningCLI's args parameter.*")
-        warnings.filterwarnings("ignore", message=".*returned `None`, this fit will run with no optimizer")
-        return fit_and_test(config_files, overrides, test=test)
+        settings["trainer.max_epochs"] = model.epochs
+    settings.update(config.settings)
+    settings.update(model.settings)
+    settings.update(hyperparameters)
+    return [model.config, *config.trainer_configs], settings
 
 
 def select_hyperparameters(job: CellJob) -> dict[str, Any]:
@@ -176,8 +165,8 @@ def select_hyperparameters(job: CellJob) -> dict[str, Any]:
         candidate_folder = folder / f"candidate{index}"
         record = read_json(candidate_folder / CANDIDATE_FILE)
         if record is None or record.get("hyperparameters") != candidate:
-            files, overrides = run_arguments(job, "tuning", candidate_folder, candidate)
-            result = _fit(files, overrides, test=False)
+            files, settings = run_settings(job, "tuning", candidate_folder, candidate)
+            result = api.fit_and_test(files, settings, test=False)
             record = {"hyperparameters": candidate, "best_val_loss": result.metrics["best_val_loss"],
                       "epochs": result.metrics["epochs"], "wall_time_s": result.metrics["wall_time_s"]}
             remove_checkpoints(candidate_folder)
@@ -188,15 +177,6 @@ def select_hyperparameters(job: CellJob) -> dict[str, Any]:
     write_json(folder / SELECTION_FILE, {"selected": candidates[best], "candidate": best,
                                          "candidates": candidates, "best_val_loss": losses})
     return candidates[best]
-
-
-def _test_predictions(task: Any) -> dict[str, np.ndarray]:
-    parts = task.epoch_outputs.get("test", [])
-    if not parts:
-        return {}
-    return {key: torch.cat([part[key] for part in parts]).float().cpu().numpy()
-            if key in ("prediction", "target") else torch.cat([part[key] for part in parts]).cpu().numpy()
-            for key in ("rows", "cols", "prediction", "target")}
 
 
 def execute_run(job: CellJob, variant: str, hyperparameters: dict[str, Any]) -> float:
@@ -213,13 +193,12 @@ def execute_run(job: CellJob, variant: str, hyperparameters: dict[str, Any]) -> 
     config, cell = job.config, job.cell
     folder = run_folder(config, cell, variant)
     clean_partial(folder)
-    files, overrides = run_arguments(job, variant, folder, hyperparameters)
+    files, settings = run_settings(job, variant, folder, hyperparameters)
     cpu_start = time.process_time()
-    result = _fit(files, overrides, test=True)
+    result = api.fit_and_test(files, settings, test=True)
     cpu_time = time.process_time() - cpu_start
-    predictions = _test_predictions(result.task)
-    if predictions:
-        write_predictions(folder / PREDICTIONS_FILE, predictions)
+    if result.predictions:
+        write_predictions(folder / PREDICTIONS_FILE, result.predictions)
     if not config.keep_checkpoints:
         remove_checkpoints(folder)
     metrics = dict(result.metrics)
@@ -244,7 +223,7 @@ def execute_run(job: CellJob, variant: str, hyperparameters: dict[str, Any]) -> 
         "hyperparameters": hyperparameters,
         "model_hparams": {key: value for key, value in dict(result.task.hparams).items()
                           if key not in ("coordinate_mean", "coordinate_std")},
-        "config": {"config_files": [str(path) for path in files], "overrides": overrides,
+        "config": {"config_files": [str(path) for path in files], "settings": settings,
                    "experiment": config.raw, "experiment_file": str(config.source or "")},
         "git_commit": job.git_commit,
         "host": platform.node(),

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ge2conn.atomic import atomic_output
+from ge2conn.utils.atomic import atomic_output
 
 METRICS_FILE = "metrics.json"
 ERROR_FILE = "error.json"

@@ -35,6 +35,7 @@ from rich.text import Text
 from ge2conn.data.errors import DatasetError
 from ge2conn.data.paths import resolve_dataset
 from ge2conn.data.region_table import RegionTable
+from ge2conn.experiments.config import parse_setting
 from ge2conn.experiments.transfer_data import (
     DEFAULT_MIN_SHARED_GENES,
     TooFewSharedGenesError,
@@ -112,7 +113,7 @@ def _display_name(name: str) -> str:
 def run_transfer(
     plan: TransferPlan,
     config_files: list[str | Path],
-    overrides: list[str],
+    settings: dict[str, Any],
     output: Path,
     conditions: tuple[str, ...] = CONDITIONS,
     null_rank: int = 0,
@@ -125,7 +126,7 @@ def run_transfer(
     Args:
         plan: Pairs and shared genes (:func:`plan_transfer`).
         config_files: ``ge2conn fit`` YAML files of the model.
-        overrides: ``--section.key=value`` overrides.
+        settings: Values by dotted key applied over the config files (``{"trainer.max_epochs": 20}``).
         output: Output folder (gene lists, runs, predictions, CSVs, figure).
         conditions: ``"true"`` and/or ``"null"``.
         null_rank: Rank of the source null used by the ``"null"`` condition.
@@ -163,7 +164,7 @@ def run_transfer(
                     console.print(Text(f"training on {source} ({condition}, {genes.size} genes)"))
                 trained[key] = train_whole_brain(
                     config_files,
-                    overrides,
+                    settings,
                     plan.datasets[source],
                     gene_list,
                     null_rank if condition == "null" else None,
@@ -276,12 +277,12 @@ def main(argv: list[str] | None = None) -> int:
         plan = plan_transfer(args.datasets, pairs, args.min_genes)
         for (source, target), genes in plan.genes.items():
             console.print(Text(f"{source} → {target}: {genes.size} shared genes"))
-        overrides = [f"--{item}" for item in args.set]
+        settings = dict(parse_setting(item) for item in args.set)
         conditions = ("true",) if args.no_null else CONDITIONS
         rows = run_transfer(
             plan,
             list(args.config or DEFAULT_CONFIGS),
-            overrides,
+            settings,
             args.output,
             conditions,
             args.null_rank,

@@ -1,6 +1,7 @@
-"""Data side of the transfer analysis: shared genes, whole-brain training split, target connectomes.
+"""Data side of the transfer analysis: shared genes and target connectomes.
 
-Transfer trains on (almost) every region of a source dataset and predicts every edge of a target dataset.
+Transfer trains on (almost) every region of a source dataset (``EdgePairDataModule(whole_brain=True)``) and
+predicts every edge of a target dataset.
 Both datasets are restricted to the genes they share, taken in the source's reference (TSS) order (both
 files are reference-ordered, so the target's columns are a reordering by symbol of the same genes).
 """
@@ -9,20 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import torch
 
-from ge2conn.data.datamodule import EdgePairDataModule
-from ge2conn.data.edges import pairs_within
 from ge2conn.data.format import BrainDataset
 from ge2conn.data.region_table import RegionTable
-from ge2conn.data.splits import RegionSplit, split_rng, validation_size
 
 DEFAULT_MIN_SHARED_GENES = 100
 """Fewest shared genes a transfer accepts (fewer would make the source model a different model)."""
-_WHOLE_BRAIN_STREAM = 11  # seed stream of the whole-brain validation draw, distinct from splits.py's
 
 
 class TooFewSharedGenesError(ValueError):
@@ -82,58 +77,6 @@ def write_gene_list(path: Path, symbols: np.ndarray, comment: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"# {comment}\n" + "\n".join(symbols.tolist()) + "\n", encoding="utf-8")
     return path
-
-
-class WholeBrainDataModule(EdgePairDataModule):
-    """An :class:`EdgePairDataModule` that trains on every region except a random validation subset.
-
-    There is no test set: the model is evaluated on another dataset. The validation regions (``val_fraction``
-    of all regions, at least 2) serve early stopping, the LR schedule and best-weight selection, as in every
-    other run. Coordinate statistics are recomputed from the training regions.
-    """
-
-    @classmethod
-    def from_arguments(
-        cls, arguments: dict[str, Any], val_fraction: float = 0.125, seed: int = 0
-    ) -> WholeBrainDataModule:
-        """Build the datamodule from :class:`EdgePairDataModule` arguments and switch it to the whole brain.
-
-        Args:
-            arguments: Constructor arguments of :class:`EdgePairDataModule` (e.g. a CLI datamodule's hparams;
-                keys starting with ``_`` are ignored).
-            val_fraction: Share of all regions held out for validation.
-            seed: Seed of the validation draw.
-
-        Returns:
-            The datamodule.
-        """
-        datamodule = cls(**{key: value for key, value in arguments.items() if not key.startswith("_")})
-        datamodule.use_whole_brain_split(val_fraction, seed)
-        return datamodule
-
-    def use_whole_brain_split(self, val_fraction: float, seed: int) -> None:
-        """Replace the outer split: train on all regions but a random validation subset; no test regions.
-
-        Args:
-            val_fraction: Share of all regions held out for validation, in (0, 1).
-            seed: Seed of the validation draw.
-        """
-        if not 0.0 < val_fraction < 1.0:
-            raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
-        regions = np.arange(self.num_regions)
-        num_val = validation_size(self.num_regions, val_fraction)
-        if self.num_regions - num_val < 2:
-            raise ValueError(f"{self.num_regions} regions are too few to hold out {num_val} for validation")
-        rng = split_rng(seed, "random", 0, _WHOLE_BRAIN_STREAM)
-        val = np.sort(rng.choice(regions, size=num_val, replace=False)).astype(np.int64)
-        train = np.setdiff1d(regions, val).astype(np.int64)
-        self.split = RegionSplit("random", 0, 0, 1, seed, train, val, np.zeros(0, dtype=np.int64))
-        train_centroids = self.region_metadata.centroids[train]
-        self.coordinate_mean = [float(value) for value in train_centroids.mean(axis=0)]
-        self.coordinate_std = [float(max(value, 1e-6)) for value in train_centroids.std(axis=0)]
-        self.train_edges = torch.from_numpy(pairs_within(train, self.both_orientations))
-        self.val_edges = torch.from_numpy(pairs_within(val))
-        self.test_edges = torch.from_numpy(pairs_within(np.zeros(0, dtype=np.int64)))
 
 
 @dataclass

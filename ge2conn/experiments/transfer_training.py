@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import time
-import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
-from ge2conn.experiments.transfer_data import TargetConnectome, WholeBrainDataModule
+from ge2conn import api
+from ge2conn.experiments.transfer_data import TargetConnectome
 from ge2conn.metrics import geodesic_distance, mean_squared_error, pearson_r
 from ge2conn.models.base import EdgeRegressionTask
-from ge2conn.training import QUIET_WARNINGS, build_cli
 
 
 def train_whole_brain(
     config_files: list[str | Path],
-    overrides: list[str],
+    settings: dict[str, Any],
     dataset: Path,
     gene_list: Path,
     null_rank: int | None,
@@ -27,57 +26,38 @@ def train_whole_brain(
 ) -> tuple[EdgeRegressionTask, dict[str, float]]:
     """Train one model on all regions of a dataset but a validation subset, restricted to a gene list.
 
-    The model and trainer come from the same YAML files and overrides as ``ge2conn fit``; only the
-    datamodule's split is replaced (:class:`WholeBrainDataModule`) and the model is rebuilt with that
-    split's coordinate statistics.
+    The run is built by :func:`ge2conn.api.build` from the same YAML files as ``ge2conn fit``, with the
+    datamodule's ``whole_brain`` option (so the model's coordinate statistics come from that split).
 
     Args:
         config_files: ``ge2conn fit`` YAML files.
-        overrides: ``--section.key=value`` overrides.
+        settings: Values by dotted key (``{"trainer.max_epochs": 20}``), applied over the files.
         dataset: Source dataset file.
         gene_list: Gene list file (shared genes).
         null_rank: Train on the null brain of this rank (None: the true brain).
         root: The run's folder (logs, checkpoints).
         val_fraction: Share of regions held out for validation.
-        seed: Seed of the validation draw (and of the run, unless the configs set ``seed_everything``).
+        seed: Seed of the validation draw and of the run (``settings`` may set ``seed_everything`` or
+            ``data.seed`` apart).
 
     Returns:
         The trained task (best-on-validation weights, eval mode, CPU) and training facts.
     """
-    start = time.perf_counter()
-    data_overrides = [
-        f"--data.dataset={dataset}",
-        f"--data.gene_list={gene_list}",
-        f"--trainer.default_root_dir={root}",
-    ]
-    if null_rank is not None:
-        data_overrides.append(f"--data.null_rank={null_rank}")
-    with warnings.catch_warnings():
-        # The arguments are ours, not sys.argv: LightningCLI's warning about having both does not apply.
-        warnings.filterwarnings("ignore", ".*args parameter is intended to run from within Python.*")
-        cli = build_cli(config_files, [f"--seed_everything={seed}", *overrides, *data_overrides])
-    datamodule = WholeBrainDataModule.from_arguments(dict(cli.datamodule.hparams), val_fraction, seed)
-    hparams = {key: value for key, value in cli.model.hparams.items() if not key.startswith("_")}
-    hparams.update(
-        num_regions=datamodule.num_regions,
-        coordinate_mean=datamodule.coordinate_mean,
-        coordinate_std=datamodule.coordinate_std,
-    )
-    task = type(cli.model)(**hparams)
-    with warnings.catch_warnings():
-        for pattern in QUIET_WARNINGS:
-            warnings.filterwarnings("ignore", pattern)
-        cli.trainer.fit(task, datamodule=datamodule)
-    callback = cli.trainer.checkpoint_callback
-    best = getattr(callback, "best_model_score", None) if callback is not None else None
-    facts = {
-        "best_val_loss": float(best) if best is not None else float("nan"),
-        "epochs": float(cli.trainer.current_epoch),
-        "train_regions": float(datamodule.split.train.size),
-        "val_regions": float(datamodule.split.val.size),
-        "wall_time_s": time.perf_counter() - start,
-    }
-    return task.cpu().eval(), facts
+    run_settings: dict[str, Any] = {"seed_everything": seed, "data.seed": seed,
+                                    "data.val_fraction": val_fraction}
+    run_settings.update(settings)
+    run_settings.update({
+        "data.dataset": str(dataset),
+        "data.gene_list": str(gene_list),
+        "data.whole_brain": True,
+        "data.null_rank": null_rank,
+        "trainer.default_root_dir": str(root),
+    })
+    run = api.build(config_files, run_settings)
+    facts = api.fit(run)
+    facts.update(train_regions=float(run.datamodule.split.train.size),
+                 val_regions=float(run.datamodule.split.val.size))
+    return run.task.cpu().eval(), facts
 
 
 def evaluate_on_target(

@@ -1,6 +1,6 @@
 """Interpretation of trained models: region embeddings, silhouette by network and SMT attention maps.
 
-``ge2conn explain CKPT`` (:mod:`ge2conn.explain`) is the command-line entry point.
+``ge2conn explain CKPT`` (:mod:`ge2conn.interpret.cli`) is the command-line entry point.
 """
 
 from ge2conn.interpret.attention import TokenLayout, received_attention, region_attention, top_tokens

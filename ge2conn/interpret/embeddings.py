@@ -7,7 +7,6 @@ map's two axes lose information) and, for reference, on the 2-D map itself.
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,8 +26,12 @@ _HEMISPHERE_MARKERS = {"L": "o", "R": "^", "M": "s"}
 
 
 def umap_available() -> bool:
-    """Whether the optional ``umap-learn`` package is installed."""
-    return importlib.util.find_spec("umap") is not None
+    """Whether the optional ``umap-learn`` package is installed (and importable)."""
+    try:
+        import umap  # type: ignore[import-not-found, unused-ignore]  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def project_2d(features: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:

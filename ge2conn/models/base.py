@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -16,28 +15,32 @@ from ge2conn.nn.base import PairModel
 
 Batch = dict[str, Tensor]
 
-# Closed-form models have no optimizer by design; Lightning's warning about it is noise for them.
-warnings.filterwarnings("ignore", message=".*configure_optimizers` returned `None`.*")
+LINKED_DATA_FIELDS = ("num_genes", "coordinate_mean", "coordinate_std")
+"""Dataset facts every task takes from its datamodule (the CLI links them; so does ``build_task``)."""
+
+# Defaults of the optimizer arguments of gradient-trained tasks, written once.
+LEARNING_RATE = 1e-4
+"""AdamW learning rate (method §3)."""
+WEIGHT_DECAY = 1e-4
+"""AdamW weight decay."""
+LR_PATIENCE = 10
+"""Validation epochs without improvement before the learning rate is reduced."""
+LR_FACTOR = 0.5
+"""Factor applied to the learning rate on a plateau."""
 
 
 class EdgeRegressionTask(LightningModule, ABC):
     """Predict FC edges ``Y[i, j]`` from the features of regions i and j.
 
-    Subclasses implement :meth:`configure_models` (build ``self.network``, a :class:`PairModel`).
-    The base class owns the loss (MSE), the optimizer (AdamW), the LR schedule (ReduceLROnPlateau on the
-    *validation* loss), the metrics, symmetric evaluation and prediction. Batches follow the
-    ``EdgePairDataModule`` contract: a dict with ``rows``, ``cols``, ``target`` and the device-resident
-    region tensors ``expression`` and ``coordinates``.
-
-    Args:
-        num_genes: Number of genes per region (linked from the datamodule by the CLI).
-        num_regions: Number of regions (linked from the datamodule).
-        coordinate_mean: Mean MNI centroid of the training regions (linked), for standardizing coordinates.
-        coordinate_std: Per-axis SD of the training regions' centroids (linked).
-        learning_rate: AdamW learning rate.
-        weight_decay: AdamW weight decay.
-        lr_patience: Epochs without validation improvement before the LR is reduced.
-        lr_factor: Factor applied to the LR on a plateau.
+    Subclasses implement :meth:`configure_models` (build ``self.network``, a :class:`PairModel`) and list
+    their hyperparameters in their own typed ``__init__`` (torchgeo's pattern): the base ``__init__`` takes
+    nothing, and :meth:`save_hyperparameters` collects the subclass's arguments into ``self.hparams``. Every
+    task accepts the dataset facts in :data:`LINKED_DATA_FIELDS` (linked from the datamodule by the CLI and
+    :func:`ge2conn.api.build_task`). The base class owns the loss (MSE), the optimizer (AdamW;
+    gradient-trained tasks take ``learning_rate``, ``weight_decay``, ``lr_patience``, ``lr_factor``), the
+    LR schedule (ReduceLROnPlateau on the *validation* loss), the metrics, symmetric evaluation and
+    prediction. Batches follow the ``EdgePairDataModule`` contract: a dict with ``rows``, ``cols``,
+    ``target`` and the device-resident region tensors ``expression`` and ``coordinates``.
     """
 
     monitor = "val/loss"
@@ -47,18 +50,9 @@ class EdgeRegressionTask(LightningModule, ABC):
 
     network: PairModel
 
-    def __init__(
-        self,
-        num_genes: int = 1,
-        num_regions: int = 1,
-        coordinate_mean: list[float] | None = None,
-        coordinate_std: list[float] | None = None,
-        learning_rate: float = 1e-4,
-        weight_decay: float = 1e-4,
-        lr_patience: int = 10,
-        lr_factor: float = 0.5,
-    ) -> None:
+    def __init__(self) -> None:
         super().__init__()
+        # Collects the arguments of the subclass's __init__ (every frame of this object's __init__ chain).
         self.save_hyperparameters()
         self.configure_models()
         self.configure_losses()
@@ -190,9 +184,7 @@ class EdgeRegressionTask(LightningModule, ABC):
     def _log_metrics(self, stage: str) -> None:
         if stage not in self.metrics:
             return
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*constant.*")
-            values = self.metrics[stage].compute()
+        values = self.metrics[stage].compute()
         flat = {name: value.float() for name, value in _flatten(values).items()}
         # The monitored loss is the MSE of symmetric predictions over all of the stage's edges, reduced
         # exactly across DDP ranks by the metric's sum states (no per-batch averaging of averages).

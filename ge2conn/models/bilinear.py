@@ -7,7 +7,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from ge2conn.models.base import ClosedFormTask, EdgeRegressionTask
+from ge2conn.models.base import LR_FACTOR, LR_PATIENCE, ClosedFormTask, EdgeRegressionTask
 from ge2conn.nn.bilinear import BilinearLowRank
 from ge2conn.nn.connectome import ConnectomeModel
 
@@ -17,7 +17,6 @@ class BilinearLowRankTask(EdgeRegressionTask):
 
     Args:
         num_genes: Number of genes (linked from the datamodule).
-        num_regions: Number of regions (linked).
         coordinate_mean: Mean training-region centroid (linked; unused by this model).
         coordinate_std: SD of training-region centroids (linked; unused).
         rank: Embedding size k.
@@ -31,26 +30,16 @@ class BilinearLowRankTask(EdgeRegressionTask):
     def __init__(
         self,
         num_genes: int = 1,
-        num_regions: int = 1,
         coordinate_mean: list[float] | None = None,
         coordinate_std: list[float] | None = None,
         rank: int = 10,
         penalty: float = 1e-4,
         learning_rate: float = 1e-3,
         weight_decay: float = 0.0,
-        lr_patience: int = 10,
-        lr_factor: float = 0.5,
+        lr_patience: int = LR_PATIENCE,
+        lr_factor: float = LR_FACTOR,
     ) -> None:
-        super().__init__(
-            num_genes=num_genes,
-            num_regions=num_regions,
-            coordinate_mean=coordinate_mean,
-            coordinate_std=coordinate_std,
-            learning_rate=learning_rate,
-            weight_decay=weight_decay,
-            lr_patience=lr_patience,
-            lr_factor=lr_factor,
-        )
+        super().__init__()
 
     def configure_models(self) -> None:
         """Build the low-rank bilinear network."""
@@ -80,7 +69,6 @@ class ConnectomeModelTask(ClosedFormTask):
 
     Args:
         num_genes: Number of genes (linked from the datamodule).
-        num_regions: Number of regions (linked).
         coordinate_mean: Mean training-region centroid (linked; unused).
         coordinate_std: SD of training-region centroids (linked; unused).
         features: ``"genes"`` (raw expression), ``"pca"`` (95% variance) or ``"pls"``.
@@ -93,7 +81,6 @@ class ConnectomeModelTask(ClosedFormTask):
     def __init__(
         self,
         num_genes: int = 1,
-        num_regions: int = 1,
         coordinate_mean: list[float] | None = None,
         coordinate_std: list[float] | None = None,
         features: Literal["genes", "pca", "pls"] = "genes",
@@ -102,12 +89,7 @@ class ConnectomeModelTask(ClosedFormTask):
         pca_variance: float = 0.95,
         pls_components: int = 10,
     ) -> None:
-        super().__init__(
-            num_genes=num_genes,
-            num_regions=num_regions,
-            coordinate_mean=coordinate_mean,
-            coordinate_std=coordinate_std,
-        )
+        super().__init__()
 
     def configure_models(self) -> None:
         """Build the (unfitted) Connectome Model."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
-from ge2conn.models.base import EdgeRegressionTask
+from ge2conn.models.base import LEARNING_RATE, LR_FACTOR, LR_PATIENCE, WEIGHT_DECAY, EdgeRegressionTask
+from ge2conn.nn.decoders import DECODER_DROPOUT, DECODER_HIDDEN_SIZES
 from ge2conn.nn.mlp import MLP, CoordsMLP
 
 MLPInputs = Literal["expression", "expression+coordinates", "coordinates"]
@@ -15,7 +17,6 @@ class MLPTask(EdgeRegressionTask):
 
     Args:
         num_genes: Number of genes (linked from the datamodule).
-        num_regions: Number of regions (linked).
         coordinate_mean: Mean training-region centroid (linked).
         coordinate_std: SD of training-region centroids (linked).
         inputs: ``"expression"`` (MLP), ``"expression+coordinates"`` (MLP+coords) or ``"coordinates"``
@@ -31,37 +32,27 @@ class MLPTask(EdgeRegressionTask):
     def __init__(
         self,
         num_genes: int = 1,
-        num_regions: int = 1,
         coordinate_mean: list[float] | None = None,
         coordinate_std: list[float] | None = None,
         inputs: MLPInputs = "expression",
-        hidden_sizes: list[int] | None = None,
-        dropout: float = 0.2,
-        learning_rate: float = 1e-4,
-        weight_decay: float = 1e-4,
-        lr_patience: int = 10,
-        lr_factor: float = 0.5,
+        hidden_sizes: Sequence[int] = DECODER_HIDDEN_SIZES,
+        dropout: float = DECODER_DROPOUT,
+        learning_rate: float = LEARNING_RATE,
+        weight_decay: float = WEIGHT_DECAY,
+        lr_patience: int = LR_PATIENCE,
+        lr_factor: float = LR_FACTOR,
     ) -> None:
         if inputs not in ("expression", "expression+coordinates", "coordinates"):
             raise ValueError(
                 f"inputs must be 'expression', 'expression+coordinates' or 'coordinates', got {inputs!r}"
             )
-        super().__init__(
-            num_genes=num_genes,
-            num_regions=num_regions,
-            coordinate_mean=coordinate_mean,
-            coordinate_std=coordinate_std,
-            learning_rate=learning_rate,
-            weight_decay=weight_decay,
-            lr_patience=lr_patience,
-            lr_factor=lr_factor,
-        )
+        super().__init__()
 
     def configure_models(self) -> None:
         """Build the MLP variant named by ``inputs``."""
         hparams = self.hparams
         mean, std = self.coordinate_statistics
-        hidden = hparams["hidden_sizes"] or (512, 256, 128)
+        hidden = hparams["hidden_sizes"]
         if hparams["inputs"] == "coordinates":
             self.network = CoordsMLP(
                 num_genes=hparams["num_genes"],

@@ -13,7 +13,6 @@ class RulesBasedTask(ClosedFormTask):
 
     Args:
         num_genes: Number of genes (linked from the datamodule).
-        num_regions: Number of regions (linked).
         coordinate_mean: Mean training-region centroid (linked; unused).
         coordinate_std: SD of training-region centroids (linked; unused).
         rule: ``"exp_decay"``, ``"gaussian"`` or ``"cge"``.
@@ -23,18 +22,12 @@ class RulesBasedTask(ClosedFormTask):
     def __init__(
         self,
         num_genes: int = 1,
-        num_regions: int = 1,
         coordinate_mean: list[float] | None = None,
         coordinate_std: list[float] | None = None,
         rule: Literal["exp_decay", "gaussian", "cge"] = "exp_decay",
         pca_variance: float = 0.95,
     ) -> None:
-        super().__init__(
-            num_genes=num_genes,
-            num_regions=num_regions,
-            coordinate_mean=coordinate_mean,
-            coordinate_std=coordinate_std,
-        )
+        super().__init__()
 
     def configure_models(self) -> None:
         """Build the (unfitted) rule."""

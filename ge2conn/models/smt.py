@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
-from ge2conn.models.base import EdgeRegressionTask
-from ge2conn.nn.smt import SMT
+from collections.abc import Sequence
+
+from ge2conn.models.base import LEARNING_RATE, LR_FACTOR, LR_PATIENCE, WEIGHT_DECAY, EdgeRegressionTask
+from ge2conn.nn.decoders import DECODER_DROPOUT, DECODER_HIDDEN_SIZES
+from ge2conn.nn.smt import (
+    ATTENTION_DROPOUT,
+    D_MODEL,
+    D_OUT,
+    NUM_HEADS,
+    NUM_LAYERS,
+    SMT,
+    TOKEN_SIZE,
+    TRANSFORMER_DROPOUT,
+)
 
 
 class SMTTask(EdgeRegressionTask):
@@ -11,7 +23,6 @@ class SMTTask(EdgeRegressionTask):
 
     Args:
         num_genes: Number of genes (linked from the datamodule).
-        num_regions: Number of regions (linked).
         coordinate_mean: Mean training-region centroid (linked).
         coordinate_std: SD of training-region centroids (linked).
         token_size: Genes per token k.
@@ -19,7 +30,8 @@ class SMTTask(EdgeRegressionTask):
         d_out: Output width per token.
         num_layers: Transformer layers.
         num_heads: Attention heads.
-        dropout: Transformer dropout.
+        dropout: Transformer dropout on the attention and feed-forward outputs.
+        attention_dropout: Dropout on the attention weights.
         use_alibi: Use ALiBi attention biases.
         alibi_slopes: One slope per head (None: the standard geometric sequence).
         use_cls: Prepend the coordinate [CLS] token (SMT+[CLS]).
@@ -34,35 +46,26 @@ class SMTTask(EdgeRegressionTask):
     def __init__(
         self,
         num_genes: int = 1,
-        num_regions: int = 1,
         coordinate_mean: list[float] | None = None,
         coordinate_std: list[float] | None = None,
-        token_size: int = 60,
-        d_model: int = 128,
-        d_out: int = 10,
-        num_layers: int = 4,
-        num_heads: int = 4,
-        dropout: float = 0.2,
+        token_size: int = TOKEN_SIZE,
+        d_model: int = D_MODEL,
+        d_out: int = D_OUT,
+        num_layers: int = NUM_LAYERS,
+        num_heads: int = NUM_HEADS,
+        dropout: float = TRANSFORMER_DROPOUT,
+        attention_dropout: float = ATTENTION_DROPOUT,
         use_alibi: bool = True,
         alibi_slopes: list[float] | None = None,
         use_cls: bool = False,
-        decoder_hidden_sizes: list[int] | None = None,
-        decoder_dropout: float = 0.2,
-        learning_rate: float = 1e-4,
-        weight_decay: float = 1e-4,
-        lr_patience: int = 10,
-        lr_factor: float = 0.5,
+        decoder_hidden_sizes: Sequence[int] = DECODER_HIDDEN_SIZES,
+        decoder_dropout: float = DECODER_DROPOUT,
+        learning_rate: float = LEARNING_RATE,
+        weight_decay: float = WEIGHT_DECAY,
+        lr_patience: int = LR_PATIENCE,
+        lr_factor: float = LR_FACTOR,
     ) -> None:
-        super().__init__(
-            num_genes=num_genes,
-            num_regions=num_regions,
-            coordinate_mean=coordinate_mean,
-            coordinate_std=coordinate_std,
-            learning_rate=learning_rate,
-            weight_decay=weight_decay,
-            lr_patience=lr_patience,
-            lr_factor=lr_factor,
-        )
+        super().__init__()
 
     def configure_models(self) -> None:
         """Build the SMT from the hyperparameters."""
@@ -76,10 +79,11 @@ class SMTTask(EdgeRegressionTask):
             num_layers=hparams["num_layers"],
             num_heads=hparams["num_heads"],
             dropout=hparams["dropout"],
+            attention_dropout=hparams["attention_dropout"],
             use_alibi=hparams["use_alibi"],
             alibi_slopes=hparams["alibi_slopes"],
             use_cls=hparams["use_cls"],
-            decoder_hidden_sizes=hparams["decoder_hidden_sizes"] or (512, 256, 128),
+            decoder_hidden_sizes=hparams["decoder_hidden_sizes"],
             decoder_dropout=hparams["decoder_dropout"],
             coordinate_mean=mean,
             coordinate_std=std,

@@ -27,6 +27,12 @@ def mlp_blocks(in_features: int, hidden_sizes: Sequence[int], dropout: float) ->
     return nn.Sequential(*layers)
 
 
+DECODER_HIDDEN_SIZES: tuple[int, ...] = (512, 256, 128)
+"""Default hidden widths of every pair decoder (SMT, MLPs); tasks reuse it, never restate it."""
+DECODER_DROPOUT = 0.2
+"""Default dropout of every pair decoder's hidden blocks."""
+
+
 class PairDecoder(nn.Module):
     """Predict a pair value from the concatenated embeddings ``[z_i ‖ z_j]`` with an MLP.
 
@@ -37,7 +43,10 @@ class PairDecoder(nn.Module):
     """
 
     def __init__(
-        self, in_features: int, hidden_sizes: Sequence[int] = (512, 256, 128), dropout: float = 0.2
+        self,
+        in_features: int,
+        hidden_sizes: Sequence[int] = DECODER_HIDDEN_SIZES,
+        dropout: float = DECODER_DROPOUT,
     ) -> None:
         super().__init__()
         self.mlp = mlp_blocks(2 * in_features, hidden_sizes, dropout)

@@ -6,7 +6,7 @@ import torch
 from torch import Tensor
 
 from ge2conn.nn.base import PairModel, StandardizeCoordinates
-from ge2conn.nn.decoders import PairDecoder
+from ge2conn.nn.decoders import DECODER_DROPOUT, DECODER_HIDDEN_SIZES, PairDecoder
 
 
 class MLP(PairModel):
@@ -30,8 +30,8 @@ class MLP(PairModel):
         self,
         num_genes: int,
         use_coordinates: bool = False,
-        hidden_sizes: Sequence[int] = (512, 256, 128),
-        dropout: float = 0.2,
+        hidden_sizes: Sequence[int] = DECODER_HIDDEN_SIZES,
+        dropout: float = DECODER_DROPOUT,
         coordinate_mean: Sequence[float] = (0.0, 0.0, 0.0),
         coordinate_std: Sequence[float] = (1.0, 1.0, 1.0),
     ) -> None:
@@ -72,8 +72,8 @@ class CoordsMLP(PairModel):
     def __init__(
         self,
         num_genes: int = 0,
-        hidden_sizes: Sequence[int] = (512, 256, 128),
-        dropout: float = 0.2,
+        hidden_sizes: Sequence[int] = DECODER_HIDDEN_SIZES,
+        dropout: float = DECODER_DROPOUT,
         coordinate_mean: Sequence[float] = (0.0, 0.0, 0.0),
         coordinate_std: Sequence[float] = (1.0, 1.0, 1.0),
     ) -> None:

@@ -10,7 +10,23 @@ from torch import Tensor, nn
 from ge2conn.nn.attention import alibi_slopes as standard_alibi_slopes
 from ge2conn.nn.attention import attention
 from ge2conn.nn.base import PairModel, StandardizeCoordinates
-from ge2conn.nn.decoders import PairDecoder
+from ge2conn.nn.decoders import DECODER_DROPOUT, DECODER_HIDDEN_SIZES, PairDecoder
+
+# The paper's SMT (method §3.1); SMTTask reuses these, so each default is written once.
+TOKEN_SIZE = 60
+"""Genes per token k."""
+D_MODEL = 128
+"""Token width d."""
+D_OUT = 10
+"""Output width per token."""
+NUM_LAYERS = 4
+"""Transformer layers."""
+NUM_HEADS = 4
+"""Attention heads."""
+TRANSFORMER_DROPOUT = 0.2
+"""Dropout on the attention and feed-forward outputs."""
+ATTENTION_DROPOUT = 0.0
+"""Dropout on the attention weights."""
 
 
 class TransformerLayer(nn.Module):
@@ -24,7 +40,8 @@ class TransformerLayer(nn.Module):
             (torch 2.13 has no fused CPU kernel with dropout), so training is slower.
     """
 
-    def __init__(self, d_model: int, num_heads: int, dropout: float, attention_dropout: float = 0.0) -> None:
+    def __init__(self, d_model: int, num_heads: int, dropout: float,
+                 attention_dropout: float = ATTENTION_DROPOUT) -> None:
         super().__init__()
         if d_model % num_heads:
             raise ValueError(f"d_model ({d_model}) must be a multiple of num_heads ({num_heads})")
@@ -86,13 +103,13 @@ class SMTEncoder(nn.Module):
     def __init__(
         self,
         num_genes: int,
-        token_size: int = 60,
-        d_model: int = 128,
-        d_out: int = 10,
-        num_layers: int = 4,
-        num_heads: int = 4,
-        dropout: float = 0.2,
-        attention_dropout: float = 0.0,
+        token_size: int = TOKEN_SIZE,
+        d_model: int = D_MODEL,
+        d_out: int = D_OUT,
+        num_layers: int = NUM_LAYERS,
+        num_heads: int = NUM_HEADS,
+        dropout: float = TRANSFORMER_DROPOUT,
+        attention_dropout: float = ATTENTION_DROPOUT,
         use_alibi: bool = True,
         alibi_slopes: Sequence[float] | None = None,
         use_cls: bool = False,
@@ -193,18 +210,18 @@ class SMT(PairModel):
     def __init__(
         self,
         num_genes: int,
-        token_size: int = 60,
-        d_model: int = 128,
-        d_out: int = 10,
-        num_layers: int = 4,
-        num_heads: int = 4,
-        dropout: float = 0.2,
-        attention_dropout: float = 0.0,
+        token_size: int = TOKEN_SIZE,
+        d_model: int = D_MODEL,
+        d_out: int = D_OUT,
+        num_layers: int = NUM_LAYERS,
+        num_heads: int = NUM_HEADS,
+        dropout: float = TRANSFORMER_DROPOUT,
+        attention_dropout: float = ATTENTION_DROPOUT,
         use_alibi: bool = True,
         alibi_slopes: Sequence[float] | None = None,
         use_cls: bool = False,
-        decoder_hidden_sizes: Sequence[int] = (512, 256, 128),
-        decoder_dropout: float = 0.2,
+        decoder_hidden_sizes: Sequence[int] = DECODER_HIDDEN_SIZES,
+        decoder_dropout: float = DECODER_DROPOUT,
         coordinate_mean: Sequence[float] = (0.0, 0.0, 0.0),
         coordinate_std: Sequence[float] = (1.0, 1.0, 1.0),
     ) -> None:

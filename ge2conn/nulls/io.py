@@ -32,11 +32,11 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from ge2conn.atomic import atomic_output
 from ge2conn.data.errors import DatasetError
 from ge2conn.data.format import BrainDataset
 from ge2conn.data.paths import datasets_dir
 from ge2conn.nulls.generate import ALGORITHM_VERSION, NullSet, dataset_fingerprint, generate_nulls
+from ge2conn.utils.atomic import atomic_output
 
 FORMAT = "ge2conn-nulls"
 FORMAT_VERSION = 1

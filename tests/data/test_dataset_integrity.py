@@ -13,11 +13,11 @@ import h5py
 import numpy as np
 import pytest
 
-from ge2conn.atomic import OutputError, atomic_output, remove_stale_temporaries
 from ge2conn.data.checksums import array_checksum, verify_file
 from ge2conn.data.cli import main
 from ge2conn.data.errors import DatasetError
 from ge2conn.data.format import BrainDataset
+from ge2conn.utils.atomic import OutputError, atomic_output, remove_stale_temporaries
 
 REPO = Path(__file__).parents[2]
 
@@ -114,7 +114,7 @@ def test_expression_stored_as_integers_is_refused(copy: Path) -> None:
 
 KILLED_WRITER = """
 import sys, time
-from ge2conn.atomic import atomic_output
+from ge2conn.utils.atomic import atomic_output
 with atomic_output(sys.argv[1]) as temporary:
     temporary.write_bytes(b"half a file")
     print("writing", flush=True)

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from rich.console import Console
 
-import ge2conn.training
+import ge2conn.api
 from ge2conn.data.format import BrainDataset
 from ge2conn.data.splits import make_region_split
 from ge2conn.experiments.cli import main
@@ -41,7 +41,7 @@ def test_runs_write_metrics_predictions_and_resume(make_config: Callable[..., Ex
         "cge", "random", 0, 1, "null")
     assert record["null_rank"] == 1 and record["split_seed"] == 3
     assert {"seed", "git_commit", "wall_time_s", "config"} <= set(record)
-    assert "--data.null_rank=1" in record["config"]["overrides"]
+    assert record["config"]["settings"]["data.null_rank"] == 1
     assert np.isfinite(record["metrics"]["test/pearson"])
     true_record = json.loads((config.output / "cge" / "random" / "r0f1-true" / "metrics.json").read_text())
     assert true_record["seed"] == record["seed"]
@@ -77,16 +77,16 @@ def test_interrupted_run_is_redone_and_finished_ones_are_kept(make_config: Calla
     truncated = run_folder(config, outer_splits(config)[-1], "true")
     (truncated / "metrics.json").write_text('{"experiment": "tiny", "metr')
     calls: list[str] = []
-    original = ge2conn.training.fit_and_test
+    original = ge2conn.api.fit_and_test
 
-    def counting(files: list[Any], overrides: list[str], test: bool = True) -> Any:
-        calls.append(next(item for item in overrides if item.startswith("--trainer.default_root_dir=")))
-        return original(files, overrides, test=test)
+    def counting(files: list[Any], settings: dict[str, Any], test: bool = True) -> Any:
+        calls.append(settings["trainer.default_root_dir"])
+        return original(files, settings, test=test)
 
-    monkeypatch.setattr(ge2conn.training, "fit_and_test", counting)
+    monkeypatch.setattr(ge2conn.api, "fit_and_test", counting)
     summary = _run(config)
     assert (summary.finished, summary.skipped) == (2, 4)
-    expected = [f"--trainer.default_root_dir={folder}" for folder in (interrupted, truncated)]
+    expected = [str(folder) for folder in (interrupted, truncated)]
     assert sorted(calls) == sorted(expected)
     after = _metrics_files(config)
     assert set(after) == set(before)
@@ -99,7 +99,7 @@ def test_interrupted_run_is_redone_and_finished_ones_are_kept(make_config: Calla
 def test_failed_runs_are_recorded_and_others_continue(make_config: Callable[..., ExperimentConfig]) -> None:
     config = make_config(models=[
         {"name": "Broken", "config": str(CONFIGS / "cge.yaml"), "nulls": False,
-         "overrides": ["--model.init_args.pca_variance=7.0"]},
+         "settings": {"model.init_args.pca_variance": 7.0}},
         {"name": "Exp. decay", "config": str(CONFIGS / "exp_decay.yaml"), "nulls": False},
     ])
     summary = _run(config)
@@ -120,20 +120,20 @@ def test_nested_tuning_uses_validation_only_and_nulls_reuse_the_choice(
         make_config: Callable[..., ExperimentConfig], monkeypatch: pytest.MonkeyPatch) -> None:
     config = make_config(fold_indices=[2], tuning={"enabled": True, "samples": 2}, models=[
         {"name": "CM", "config": str(CONFIGS / "cm.yaml"), "grid": {"model.init_args.ridge": [1e-3, 1e3]}}])
-    calls: list[tuple[bool, list[str]]] = []
-    original = ge2conn.training.fit_and_test
+    calls: list[tuple[bool, dict[str, Any]]] = []
+    original = ge2conn.api.fit_and_test
 
-    def recording(files: list[Any], overrides: list[str], test: bool = True) -> Any:
-        calls.append((test, list(overrides)))
-        return original(files, overrides, test=test)
+    def recording(files: list[Any], settings: dict[str, Any], test: bool = True) -> Any:
+        calls.append((test, dict(settings)))
+        return original(files, settings, test=test)
 
-    monkeypatch.setattr(ge2conn.training, "fit_and_test", recording)
+    monkeypatch.setattr(ge2conn.api, "fit_and_test", recording)
     assert _run(config).finished == 2
-    tuning = [overrides for test, overrides in calls if not test]
-    final = [overrides for test, overrides in calls if test]
+    tuning = [settings for test, settings in calls if not test]
+    final = [settings for test, settings in calls if test]
     assert len(tuning) == 3 and len(final) == 2  # default + 2 draws; then true and null
-    assert all("-tuning" in next(o for o in overrides if "default_root_dir" in o) for overrides in tuning)
-    assert not any(any("null_rank" in item for item in overrides) for overrides in tuning)
+    assert all("-tuning" in settings["trainer.default_root_dir"] for settings in tuning)
+    assert not any("data.null_rank" in settings for settings in tuning)
     selection = json.loads((config.output / "cm" / "random" / "r0f2-tuning" / "selection.json").read_text())
     losses = selection["best_val_loss"]
     assert selection["candidate"] == int(np.argmin(losses))

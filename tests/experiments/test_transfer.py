@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ge2conn.data.datamodule import EdgePairDataModule
 from ge2conn.data.format import BrainDataset
 from ge2conn.data.splits import validation_size
 from ge2conn.experiments.transfer import main, plan_transfer
 from ge2conn.experiments.transfer_data import (
     TooFewSharedGenesError,
-    WholeBrainDataModule,
     load_target,
     shared_genes,
 )
@@ -103,9 +103,7 @@ def test_target_columns_follow_the_shared_gene_order(datasets: dict[str, Path]) 
 
 
 def test_whole_brain_split(datasets: dict[str, Path]) -> None:
-    module = WholeBrainDataModule.from_arguments(
-        {"dataset": str(datasets["source"]), "_ignored": 1}, val_fraction=0.25, seed=3
-    )
+    module = EdgePairDataModule(dataset=str(datasets["source"]), whole_brain=True, val_fraction=0.25, seed=3)
     train, val = module.split.train, module.split.val
     assert module.split.test.size == 0 and module.test_edges.shape == (0, 2)
     assert np.intersect1d(train, val).size == 0

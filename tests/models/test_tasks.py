@@ -9,10 +9,10 @@ import pytest
 import torch
 from scipy import stats
 
+from ge2conn.api import build, fit, fit_and_test
 from ge2conn.models import BilinearLowRankTask, ConnectomeModelTask, EdgeRegressionTask, MLPTask, SMTTask
-from ge2conn.training import build_cli, fit_and_test
-from tests.support.quick import SMALL_MODEL_OVERRIDES
-from tests.support.quick import quick_overrides as fixture_overrides
+from tests.support.quick import SMALL_MODEL_SETTINGS
+from tests.support.quick import quick_settings as fixture_settings
 
 from .conftest import CONFIGS, MODEL_CONFIGS
 
@@ -32,7 +32,7 @@ def _predict_pairs(
 def test_every_config_fits_tests_and_round_trips(config: str, tmp_path: Path, synthetic_path: Path) -> None:
     run = fit_and_test(
         [CONFIGS / config],
-        fixture_overrides(tmp_path, synthetic_path) + SMALL_MODEL_OVERRIDES.get(config, []),
+        {**fixture_settings(tmp_path, synthetic_path), **SMALL_MODEL_SETTINGS.get(config, {})},
     )
     metrics = run.metrics
     # Test edges: all unordered pairs among the test regions, evaluated once.
@@ -62,21 +62,20 @@ def test_every_config_fits_tests_and_round_trips(config: str, tmp_path: Path, sy
 
 def test_learned_and_closed_form_models_beat_chance(tmp_path: Path, synthetic_path: Path) -> None:
     # The fixture plants distance decay + a bilinear expression term: closed forms recover it.
-    cm = fit_and_test([CONFIGS / "cm.yaml"], fixture_overrides(tmp_path / "cm", synthetic_path))
-    decay = fit_and_test([CONFIGS / "exp_decay.yaml"], fixture_overrides(tmp_path / "decay", synthetic_path))
+    cm = fit_and_test([CONFIGS / "cm.yaml"], fixture_settings(tmp_path / "cm", synthetic_path))
+    decay = fit_and_test([CONFIGS / "exp_decay.yaml"], fixture_settings(tmp_path / "decay", synthetic_path))
     assert cm.metrics["test/pearson"] > 0.5
     assert decay.metrics["test/pearson"] > 0.3
 
 
 @pytest.mark.parametrize("config", ["smt_cls.yaml", "mlp_coords.yaml", "lowrank.yaml"])
 def test_training_reduces_loss(config: str, tmp_path: Path, synthetic_path: Path) -> None:
-    cli = build_cli(
+    run = build(
         [CONFIGS / config],
-        fixture_overrides(tmp_path, synthetic_path)
-        + SMALL_MODEL_OVERRIDES.get(config, [])
-        + ["--model.init_args.learning_rate=0.003"],
+        {**fixture_settings(tmp_path, synthetic_path), **SMALL_MODEL_SETTINGS.get(config, {}),
+         "model.init_args.learning_rate": 0.003},
     )
-    datamodule, task = cli.datamodule, cli.model
+    datamodule, task = run.datamodule, run.task
     datamodule.setup("fit")
     regions = datamodule.region_tensors("cpu")
     rows, cols = datamodule.train_edges[:, 0], datamodule.train_edges[:, 1]
@@ -107,13 +106,12 @@ def test_best_weights_are_restored_not_the_last(tmp_path: Path, synthetic_path: 
                     name: value.detach().clone() for name, value in pl_module.state_dict().items()
                 }
 
-    cli = build_cli(
+    run = build(
         [CONFIGS / "mlp.yaml"],
-        fixture_overrides(tmp_path, synthetic_path, epochs=6)
-        + SMALL_MODEL_OVERRIDES["mlp.yaml"]
-        + ["--model.init_args.learning_rate=0.05"],
+        {**fixture_settings(tmp_path, synthetic_path, epochs=6), **SMALL_MODEL_SETTINGS["mlp.yaml"],
+         "model.init_args.learning_rate": 0.05},
     )
-    cli.trainer.callbacks.append(Snapshot())
+    run.trainer.callbacks.append(Snapshot())
     losses: dict[int, float] = {}
 
     class RecordLoss(Callback):
@@ -121,10 +119,10 @@ def test_best_weights_are_restored_not_the_last(tmp_path: Path, synthetic_path: 
             if not trainer.sanity_checking:
                 losses[trainer.current_epoch] = float(trainer.callback_metrics["val/loss"])
 
-    cli.trainer.callbacks.append(RecordLoss())
-    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    run.trainer.callbacks.append(RecordLoss())
+    fit(run)
     best_epoch = min(losses, key=losses.get)
-    state = cli.model.state_dict()
+    state = run.task.state_dict()
     for name, value in snapshots[best_epoch].items():
         torch.testing.assert_close(state[name], value)
     if best_epoch != max(losses):

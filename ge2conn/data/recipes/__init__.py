@@ -17,7 +17,6 @@ from typing import Any
 
 import h5py
 
-import ge2conn
 from ge2conn.data.errors import DatasetError
 from ge2conn.data.format import FORMAT_VERSION, BrainDataset
 from ge2conn.data.paths import datasets_dir
@@ -27,6 +26,7 @@ from ge2conn.data.recipes.glasser import GLASSER_RECIPE_VERSION, build_glasser
 from ge2conn.data.recipes.schaefer import SCHAEFER_RECIPE_VERSION, SCHAEFER_RESOLUTIONS, build_schaefer
 from ge2conn.data.recipes.ukbb import UKBB_RECIPE_VERSION, build_ukbb
 from ge2conn.data.sources import sha256_of
+from ge2conn.utils.version import __version__
 
 DEFAULT_DATASET = "dk82"
 
@@ -175,7 +175,7 @@ def build_dataset(
             "build_key": key,
             "recipe": recipe.name,
             "recipe_version": recipe.version,
-            "ge2conn_version": ge2conn.__version__,
+            "ge2conn_version": __version__,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "build_seconds": round(time.perf_counter() - context.started, 2),
         }

@@ -32,7 +32,6 @@ from typing import Any
 
 import numpy as np
 
-import ge2conn
 from ge2conn.data.checks import (
     MIN_COORDINATE_SPREAD_MM,
     check_connectivity,
@@ -55,6 +54,7 @@ from ge2conn.data.recipes.delimited import (
     sniff_delimiter,
 )
 from ge2conn.data.sources import sha256_of
+from ge2conn.utils.version import __version__
 
 MIDLINE_MM = 1.0
 MIN_PLACED_FRACTION = 0.5
@@ -175,7 +175,7 @@ def import_dataset(
             )
             if path is not None
         },
-        "ge2conn_version": ge2conn.__version__,
+        "ge2conn_version": __version__,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     if individual is not None:

@@ -1,4 +1,4 @@
-"""``make demo``: train and test SMT+[CLS] on dk82 (random split, fold 0) on CPU, print test metrics.
+"""``ge2conn demo`` (``make demo``): train and test SMT+[CLS] on dk82 (random split, fold 0) on CPU.
 
 The paper trains for 110 epochs at learning rate 1e-4 on a GPU; the demo uses a short CPU schedule
 (``--epochs``, default 20, learning rate 3e-4) so that it finishes in a few minutes. The paper-scale run is
@@ -14,7 +14,7 @@ import tempfile
 from rich.console import Console
 from rich.table import Table
 
-from ge2conn.training import fit_and_test
+from ge2conn import api
 
 SHOWN_METRICS = (
     "pearson",
@@ -34,12 +34,13 @@ def main(argv: list[str] | None = None) -> int:
     """Run the demo.
 
     Args:
-        argv: Command-line arguments (see ``python -m ge2conn.demo --help``).
+        argv: Command-line arguments (see ``ge2conn demo --help``).
 
     Returns:
         The exit status.
     """
     parser = argparse.ArgumentParser(
+        prog="ge2conn demo",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--dataset", default="dk82", help="dataset name or .h5 path (default: dk82)")
@@ -59,15 +60,15 @@ def main(argv: list[str] | None = None) -> int:
         f"Logs: {output}"
     )
     torch_threads = os.cpu_count() or 1
-    run = fit_and_test(
+    run = api.fit_and_test(
         ["configs/smt_cls.yaml", "configs/trainer/cpu.yaml"],
-        [
-            f"--data.dataset={args.dataset}",
-            f"--trainer.max_epochs={args.epochs}",
-            f"--model.init_args.learning_rate={args.learning_rate}",
-            f"--trainer.default_root_dir={output}",
-            "--trainer.enable_model_summary=false",
-        ],
+        {
+            "data.dataset": args.dataset,
+            "trainer.max_epochs": args.epochs,
+            "model.init_args.learning_rate": args.learning_rate,
+            "trainer.default_root_dir": output,
+            "trainer.enable_model_summary": False,
+        },
     )
     results = run.metrics
     elapsed = results["wall_time_s"]

@@ -1,0 +1,124 @@
+"""The LightningCLI subclass behind ``ge2conn fit|validate|test|predict`` and :func:`ge2conn.api.build`.
+
+Both read the same YAML files with the same links and callback defaults, so a run configured from Python
+and one typed on the command line are the same run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lightning.pytorch.callbacks import EarlyStopping
+from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
+
+import ge2conn.models  # noqa: F401  (registers every task so short class names resolve)
+from ge2conn.callbacks import ConnectomeFigures, ConnectomeWriter, RestoreBestWeights, StableCheckpoint
+from ge2conn.data.datamodule import EdgePairDataModule
+from ge2conn.models import MODEL_ALIASES
+from ge2conn.models.base import LINKED_DATA_FIELDS, EdgeRegressionTask
+
+CHECKPOINT_DEFAULTS: dict[str, Any] = {
+    "monitor": EdgeRegressionTask.monitor,
+    "mode": EdgeRegressionTask.mode,
+    "save_last": True,
+    "save_top_k": 1,
+    "filename": "best-{epoch:03d}",
+}
+"""Defaults of the ``checkpoint`` callback (best-on-validation and last)."""
+EARLY_STOPPING_DEFAULTS: dict[str, Any] = {
+    "monitor": EdgeRegressionTask.monitor,
+    "mode": EdgeRegressionTask.mode,
+    "patience": 20,
+}
+"""Defaults of the ``early_stopping`` callback."""
+
+
+@dataclass(frozen=True)
+class ConfigRequest:
+    """A configuration given as objects: YAML files (or mappings) applied in order, then settings.
+
+    Attributes:
+        configs: YAML files or mappings, later ones overriding earlier ones (as repeated ``--config``).
+        settings: Nested mapping of values applied last (``{"data": {"fold": 2}}``).
+    """
+
+    configs: tuple[str | Path | Mapping[str, Any], ...] = ()
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Ge2connCLI(LightningCLI):
+    """LightningCLI with ge2conn's defaults, links and configurable callbacks.
+
+    Args:
+        args: Command-line arguments, or a :class:`ConfigRequest` (what :func:`ge2conn.api.build` passes).
+        run: Run the subcommand (True for the console script) or only instantiate the objects.
+        description: Text shown by ``--help``.
+    """
+
+    def __init__(self, args: Sequence[str] | ConfigRequest | None = None, run: bool = True,
+                 description: str | None = None) -> None:
+        parser_kwargs: dict[str, Any] = {"description": description} if description else {}
+        super().__init__(
+            model_class=EdgeRegressionTask,
+            datamodule_class=EdgePairDataModule,
+            subclass_mode_model=True,
+            seed_everything_default=0,
+            save_config_kwargs={"overwrite": True},
+            auto_configure_optimizers=False,
+            parser_kwargs=parser_kwargs,
+            # A ConfigRequest is not one of LightningCLI's argument types: parse_arguments handles it.
+            args=args,  # type: ignore[arg-type]
+            run=run,
+        )
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        """Link dataset facts to the model and add the default, configurable callbacks."""
+        for name in LINKED_DATA_FIELDS:
+            parser.link_arguments(f"data.{name}", f"model.init_args.{name}", apply_on="instantiate")
+        parser.add_lightning_class_args(StableCheckpoint, "checkpoint")
+        parser.set_defaults({f"checkpoint.{key}": value for key, value in CHECKPOINT_DEFAULTS.items()})
+        parser.add_lightning_class_args(EarlyStopping, "early_stopping")
+        parser.set_defaults({f"early_stopping.{key}": value
+                             for key, value in EARLY_STOPPING_DEFAULTS.items()})
+        parser.add_lightning_class_args(RestoreBestWeights, "best_weights")
+        parser.add_lightning_class_args(ConnectomeFigures, "figures")
+        parser.add_lightning_class_args(ConnectomeWriter, "prediction")
+
+    def parse_arguments(self, parser: LightningArgumentParser, args: ArgsType) -> None:
+        """Parse command-line arguments, or config files then settings given as objects."""
+        if not isinstance(args, ConfigRequest):
+            self.config = parser.parse_args(expand_model_alias(list(args or [])))
+            return
+        arguments: list[str] = []
+        mappings: list[Mapping[str, Any]] = []
+        for config in args.configs:
+            if isinstance(config, Mapping):
+                mappings.append(config)
+            else:
+                arguments += ["--config", str(config)]
+        config_namespace = parser.parse_args(arguments)
+        for mapping in [*mappings, args.settings]:
+            if mapping:
+                config_namespace = parser.parse_object(dict(mapping), namespace=config_namespace)
+        self.config = config_namespace
+
+
+def expand_model_alias(args: list[str]) -> list[str]:
+    """Let ``--model SMT`` (a family short name) stand for ``--model SMTTask``.
+
+    Args:
+        args: Command-line arguments.
+
+    Returns:
+        The arguments with family short names replaced by task class names.
+    """
+    expanded = list(args)
+    for index, value in enumerate(expanded):
+        if value == "--model" and index + 1 < len(expanded) and expanded[index + 1] in MODEL_ALIASES:
+            expanded[index + 1] = MODEL_ALIASES[expanded[index + 1]]
+        elif value.startswith("--model=") and value.split("=", 1)[1] in MODEL_ALIASES:
+            expanded[index] = "--model=" + MODEL_ALIASES[value.split("=", 1)[1]]
+    return expanded

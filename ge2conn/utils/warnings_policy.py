@@ -1,0 +1,41 @@
+"""ge2conn's one warnings policy: third-party warnings that say nothing about a ge2conn run.
+
+The policy is applied by entry points only — the console script (:func:`install`), the Python API around
+the work it runs (:func:`quiet_known_warnings`) and pytest (``filterwarnings`` in ``pyproject.toml``, the
+same patterns) — never when a module is imported.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+KNOWN_NOISE: tuple[tuple[str, str], ...] = (
+    # Batches are whole index tensors built in-process (num_workers=0 by design; the data are a few
+    # device-resident tensors), so Lightning's advice about workers and iterable lengths does not apply.
+    (r".*does not have many workers.*", "the loaders use num_workers=0 by design"),
+    (r"Your `IterableDataset` has `__len__` defined.*", "edge batches know their length"),
+    (r".*isinstance\(treespec, LeafSpec\).*", "a torch deprecation raised inside Lightning"),
+    (r".*log_every_n_steps.*", "small datasets have fewer batches per epoch than the logging interval"),
+    # Closed-form models (Connectome Model, rules) have no optimizer by design.
+    (r".*configure_optimizers` returned `None`.*", "closed-form models are fitted, not optimized"),
+    (r".*returned `None`, this fit will run with no optimizer.*", "closed-form models are fitted"),
+    # Early epochs of a model can predict a constant; the correlation is then NaN, which is logged as such.
+    (r"(Pearson r|Spearman rho|R²) is undefined \(constant.*", "logged as NaN"),
+)
+"""``(message regex, why it is ignored)`` for every warning ge2conn silences."""
+
+
+def install() -> None:
+    """Apply the policy process-wide (called by the ``ge2conn`` console script before any work)."""
+    for pattern, _ in KNOWN_NOISE:
+        warnings.filterwarnings("ignore", message=pattern)
+
+
+@contextmanager
+def quiet_known_warnings() -> Iterator[None]:
+    """Apply the policy inside a ``with`` block only (the Python API around fit, test and predict)."""
+    with warnings.catch_warnings():
+        install()
+        yield
