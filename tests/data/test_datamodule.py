@@ -14,7 +14,7 @@ import torch
 from lightning.pytorch import LightningModule, Trainer
 from torch import Tensor, nn
 
-import ge2conn.nulls
+import ge2conn.data.datamodule
 from ge2conn.data.datamodule import EdgePairDataModule
 from ge2conn.data.edges import EvaluationEdgeBatches, TrainEdgeBatches, epoch_permutation
 from tests.data.make_fixtures import make_synthetic_dataset
@@ -204,9 +204,9 @@ def test_null_rank_uses_the_permuted_expression(synthetic_path: Path, monkeypatc
         calls.append((path, rank, list(labels)))
         return permutation
 
-    monkeypatch.setattr(ge2conn.nulls, "null_path_for", lambda path: Path(path).with_suffix(".nulls.h5"),
-                        raising=False)
-    monkeypatch.setattr(ge2conn.nulls, "load_null_permutation", fake_loader, raising=False)
+    monkeypatch.setattr(ge2conn.data.datamodule, "null_path_for",
+                        lambda path: Path(path).with_suffix(".nulls.h5"))
+    monkeypatch.setattr(ge2conn.data.datamodule, "load_null_permutation", fake_loader)
     module = EdgePairDataModule(dataset=str(synthetic_path), null_rank=3)
     tensors = module.region_tensors("cpu")
     np.testing.assert_allclose(tensors["expression"].numpy(), raw["expression"][permutation])
