@@ -90,7 +90,7 @@ def dataset_path(name: str) -> Path:
             make_synthetic_s456(seed=0).save(path)
         return path
     if name == "dk82":
-        from ge2conn.data.paths import resolve_dataset
+        from ge2conn.data.catalog import resolve_dataset
 
         try:
             return Path(resolve_dataset("dk82"))

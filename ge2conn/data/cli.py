@@ -22,6 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from ge2conn.data.catalog import resolve_dataset
 from ge2conn.data.checksums import (
     FIRST_CHECKSUMMED_VERSION,
     ChecksumReport,
@@ -30,7 +31,7 @@ from ge2conn.data.checksums import (
 )
 from ge2conn.data.errors import DatasetError
 from ge2conn.data.format import BrainDataset
-from ge2conn.data.paths import datasets_dir, resolve_dataset
+from ge2conn.data.paths import datasets_dir
 from ge2conn.data.recipes import (
     DEFAULT_DATASET,
     RECIPES,

@@ -24,10 +24,10 @@ from lightning.pytorch import LightningDataModule
 from torch import Tensor
 from torch.utils.data import DataLoader
 
+from ge2conn.data.catalog import resolve_dataset
 from ge2conn.data.edges import EvaluationEdgeBatches, TrainEdgeBatches, pairs_within
 from ge2conn.data.errors import DatasetError
 from ge2conn.data.format import STRUCTURES, BrainDataset
-from ge2conn.data.paths import resolve_dataset
 from ge2conn.data.region_table import RegionMetadata, RegionTable, read_gene_list
 from ge2conn.data.splits import RegionSplit, make_region_split, whole_brain_split
 from ge2conn.nulls.io import load_null_permutation, null_path_for

@@ -78,7 +78,7 @@ def prepare_nulls(config: ExperimentConfig, datasets: set[str],
     Returns:
         Nulls file path per dataset label.
     """
-    from ge2conn.data.paths import resolve_dataset
+    from ge2conn.data.catalog import resolve_dataset
     from ge2conn.nulls import ensure_nulls
 
     paths: dict[str, str] = {}

@@ -32,8 +32,8 @@ import numpy as np
 from rich.console import Console
 from rich.text import Text
 
+from ge2conn.data.catalog import resolve_dataset
 from ge2conn.data.errors import DatasetError
-from ge2conn.data.paths import resolve_dataset
 from ge2conn.data.region_table import RegionTable
 from ge2conn.experiments.config import parse_setting
 from ge2conn.experiments.transfer_data import (

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 
 import ge2conn.models as task_classes
+from ge2conn.data.catalog import resolve_dataset
 from ge2conn.data.errors import DatasetError
 from ge2conn.data.format import BrainDataset
-from ge2conn.data.paths import resolve_dataset
 from ge2conn.data.region_table import read_gene_list
 from ge2conn.models.base import EdgeRegressionTask
 

@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
+from ge2conn.data.catalog import resolve_dataset
 from ge2conn.data.errors import DatasetError
-from ge2conn.data.paths import resolve_dataset
 from ge2conn.nulls.io import ensure_nulls, load_nulls, null_path_for
 from ge2conn.nulls.plot import plot_null_curves
 from ge2conn.utils.atomic import OutputError
