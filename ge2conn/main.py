@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 
 from ge2conn.utils import warnings_policy
+from ge2conn.utils.errors import USER_ERRORS, format_user_error, pop_traceback_flag
 from ge2conn.utils.version import __version__
 
 TRAINING_VERBS: dict[str, str] = {
@@ -106,7 +107,14 @@ def main(args: list[str] | None = None) -> int:
         return int(command(argv[0])(argv[1:]) or 0)
     from ge2conn.api.lightning_cli import Ge2connCLI
 
-    Ge2connCLI(args=argv, description=help_text())
+    argv, show_traceback = pop_traceback_flag(argv)
+    try:
+        Ge2connCLI(args=argv, description=help_text())
+    except USER_ERRORS as error:  # a user's mistake: one block (input, field, fix), no traceback
+        if show_traceback:
+            raise
+        print(format_user_error(error), file=sys.stderr)
+        return 1
     return 0
 
 

@@ -19,6 +19,8 @@ from ge2conn.callbacks import ConnectomeFigures, ConnectomeWriter, RestoreBestWe
 from ge2conn.data.datamodule import EdgePairDataModule
 from ge2conn.models import MODEL_ALIASES
 from ge2conn.models.base import LINKED_DATA_FIELDS, EdgeRegressionTask
+from ge2conn.utils.checkpoints import check_ckpt_argument
+from ge2conn.utils.cli_errors import FriendlyArgumentParser
 
 CHECKPOINT_DEFAULTS: dict[str, Any] = {
     "monitor": EdgeRegressionTask.monitor,
@@ -69,6 +71,7 @@ class Ge2connCLI(LightningCLI):
             save_config_kwargs={"overwrite": True},
             auto_configure_optimizers=False,
             parser_kwargs=parser_kwargs,
+            parser_class=FriendlyArgumentParser,
             # A ConfigRequest is not one of LightningCLI's argument types: parse_arguments handles it.
             args=args,  # type: ignore[arg-type]
             run=run,
@@ -86,6 +89,14 @@ class Ge2connCLI(LightningCLI):
         parser.add_lightning_class_args(RestoreBestWeights, "best_weights")
         parser.add_lightning_class_args(ConnectomeFigures, "figures")
         parser.add_lightning_class_args(ConnectomeWriter, "prediction")
+
+    def _parse_ckpt_path(self) -> None:
+        """Check ``--ckpt_path`` (readable, the configured task class) before Lightning reads it."""
+        subcommand = self.config.get("subcommand")
+        if subcommand:
+            model = self.config[subcommand].get("model")
+            check_ckpt_argument(self.config[subcommand].get("ckpt_path"), getattr(model, "class_path", None))
+        super()._parse_ckpt_path()
 
     def parse_arguments(self, parser: LightningArgumentParser, args: ArgsType) -> None:
         """Parse command-line arguments, or config files then settings given as objects."""

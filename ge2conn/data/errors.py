@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from ge2conn.utils.errors import UserInputError
 
 
-class DatasetError(ValueError):
+class DatasetError(UserInputError):
     """A dataset file (or an input file used to build one) is missing, malformed or inconsistent.
 
     The message always names the file, the field and what to do about it.
@@ -16,13 +16,6 @@ class DatasetError(ValueError):
         problem: What is wrong, in plain words.
         fix: What the user should do.
     """
-
-    def __init__(self, path: str | Path, field: str, problem: str, fix: str) -> None:
-        self.path = str(path)
-        self.field = field
-        self.problem = problem
-        self.fix = fix
-        super().__init__(f"{self.path}: field '{field}': {problem}. Fix: {fix}")
 
 
 class ChecksumError(DatasetError):

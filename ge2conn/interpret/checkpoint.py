@@ -9,7 +9,6 @@ keeps the one whose ``state_dict`` loads strictly.
 from __future__ import annotations
 
 import inspect
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from ge2conn.data.errors import DatasetError
 from ge2conn.data.format import BrainDataset
 from ge2conn.data.region_table import read_gene_list
 from ge2conn.models.base import EdgeRegressionTask
+from ge2conn.utils.checkpoints import read_checkpoint
 
 
 class CheckpointError(ValueError):
@@ -112,21 +112,12 @@ def load_checkpoint(path: str | Path) -> LoadedCheckpoint:
         The task (eval mode, CPU) and the datamodule arguments stored with it.
 
     Raises:
-        CheckpointError: when the file is missing, not a plain-data checkpoint, or matches no task class.
+        ge2conn.utils.checkpoints.CheckpointError: when the file is missing or not a plain-data Lightning
+            checkpoint.
+        CheckpointError: when it matches no task class.
     """
     source = Path(path)
-    if not source.is_file():
-        raise CheckpointError(f"{source}: no such checkpoint file")
-    try:
-        checkpoint = torch.load(source, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as error:
-        raise CheckpointError(
-            f"{source}: cannot be read as a plain-data (weights_only) checkpoint: {error}. "
-            "Re-save it from a trusted session with torch.save of its state_dict and "
-            "hyper_parameters"
-        ) from error
-    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
-        raise CheckpointError(f"{source}: not a Lightning checkpoint (no 'state_dict')")
+    checkpoint = read_checkpoint(source)  # one-line errors for missing/truncated/foreign files
     stored = dict(checkpoint.get("hyper_parameters") or {})
     class_path = stored.get("_class_path")
     hparams = {key: value for key, value in stored.items() if not key.startswith("_")}

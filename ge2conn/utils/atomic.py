@@ -20,15 +20,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ge2conn.utils.errors import OutputError
+
+__all__ = ["OutputError", "atomic_output", "remove_stale_temporaries"]
+
 STALE_FOREIGN_SECONDS = 24 * 3600.0
 """Age after which a temporary file of another host (or of an older ge2conn without ids) counts as stale."""
-
-
-class OutputError(OSError):
-    """The destination of a write cannot be written (missing permission, not a folder, disk full, ...).
-
-    The message names the destination (never the hidden temporary file) and the fix.
-    """
 
 
 def _host() -> str:
