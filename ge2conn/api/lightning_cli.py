@@ -6,6 +6,7 @@ and one typed on the command line are the same run.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,18 +91,27 @@ class Ge2connCLI(LightningCLI):
         parser.add_lightning_class_args(ConnectomeFigures, "figures")
         parser.add_lightning_class_args(ConnectomeWriter, "prediction")
 
-    def _parse_ckpt_path(self) -> None:
-        """Check ``--ckpt_path`` (readable, the configured task class) before Lightning reads it."""
-        subcommand = self.config.get("subcommand")
-        if subcommand:
-            model = self.config[subcommand].get("model")
-            check_ckpt_argument(self.config[subcommand].get("ckpt_path"), getattr(model, "class_path", None))
-        super()._parse_ckpt_path()
+    def before_instantiate_classes(self) -> None:
+        """Checkpoints go to ``<default_root_dir>/checkpoints`` unless a folder is given.
+
+        The folder is fixed before the trainer exists, so ``--ckpt_path last`` finds the previous run's
+        ``last.ckpt`` there (the logger's ``version_N`` folder changes on every run).
+        """
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        checkpoint = config.get("checkpoint")
+        if checkpoint is not None and checkpoint.get("dirpath") is None:
+            root = config.get("trainer.default_root_dir") or os.getcwd()
+            checkpoint["dirpath"] = os.path.join(str(root), "checkpoints")
 
     def parse_arguments(self, parser: LightningArgumentParser, args: ArgsType) -> None:
         """Parse command-line arguments, or config files then settings given as objects."""
         if not isinstance(args, ConfigRequest):
             self.config = parser.parse_args(expand_model_alias(list(args or [])))
+            # Check --ckpt_path (readable, the configured task class) before Lightning reads it.
+            subcommand = self.config.get("subcommand")
+            if subcommand:
+                chosen = self.config[subcommand]
+                check_ckpt_argument(chosen.get("ckpt_path"), getattr(chosen.get("model"), "class_path", None))
             return
         arguments: list[str] = []
         mappings: list[Mapping[str, Any]] = []

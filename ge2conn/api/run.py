@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,13 +22,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
-import torch
 from jsonargparse import Namespace
-from lightning.pytorch import Trainer
+from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.callbacks import EarlyStopping
 
 from ge2conn.api.lightning_cli import CHECKPOINT_DEFAULTS, EARLY_STOPPING_DEFAULTS, ConfigRequest, Ge2connCLI
 from ge2conn.callbacks import RestoreBestWeights, StableCheckpoint
+from ge2conn.callbacks.edge_predictions import TestPredictions
 from ge2conn.data.datamodule import EdgePairDataModule
 from ge2conn.models.base import LINKED_DATA_FIELDS, EdgeRegressionTask
 from ge2conn.utils.warnings_policy import quiet_known_warnings
@@ -163,8 +164,9 @@ def build_trainer(**trainer_arguments: Any) -> Trainer:
     Returns:
         The trainer.
     """
+    root = trainer_arguments.get("default_root_dir") or os.getcwd()
     callbacks = [
-        StableCheckpoint(**CHECKPOINT_DEFAULTS),
+        StableCheckpoint(dirpath=os.path.join(str(root), "checkpoints"), **CHECKPOINT_DEFAULTS),
         EarlyStopping(**EARLY_STOPPING_DEFAULTS),
         RestoreBestWeights(),
         *trainer_arguments.pop("callbacks", []),
@@ -247,20 +249,19 @@ def fit_and_test(configs: ConfigSource | Sequence[ConfigSource], settings: Mappi
     run = build(configs, settings)
     facts = fit(run)
     metrics: dict[str, float] = {}
+    predictions: dict[str, np.ndarray] = {}
     if test:
+        collector = TestPredictions()
+        # Trainer.callbacks is public but undeclared in Lightning's type stubs.
+        callbacks: list[Callback] = getattr(run.trainer, "callbacks", [])
+        callbacks.append(collector)
         metrics.update(_test_metrics(run))
+        callbacks.remove(collector)
+        predictions = collector.arrays
     metrics.update(facts)
     metrics["wall_time_s"] = time.perf_counter() - start
-    return RunResult(metrics=metrics, run=run, predictions=_test_predictions(run.task) if test else {})
+    return RunResult(metrics=metrics, run=run, predictions=predictions)
 
 
 def _test_metrics(run: Run) -> dict[str, float]:
     return test(run)
-
-
-def _test_predictions(task: EdgeRegressionTask) -> dict[str, np.ndarray]:
-    parts = task.epoch_outputs.get("test", [])
-    if not parts:
-        return {}
-    return {key: torch.cat([part[key] for part in parts]).cpu().numpy()
-            for key in ("rows", "cols", "prediction", "target")}

@@ -1,18 +1,21 @@
-"""Lightning callbacks: target-side augmentation, best-weight restoring, figures and prediction writing."""
+"""Lightning callbacks: augmentation, best weights, checkpoints, figures, prediction collection, writing."""
 
 from ge2conn.callbacks.augmentation import TargetAugmentation, augmentation_probability
 from ge2conn.callbacks.best_weights import RestoreBestWeights
 from ge2conn.callbacks.checkpoint import StableCheckpoint
 from ge2conn.callbacks.compile import CompileEncoder
+from ge2conn.callbacks.edge_predictions import EdgePredictionCollector, TestPredictions
 from ge2conn.callbacks.figures import ConnectomeFigures
 from ge2conn.callbacks.prediction_writer import ConnectomeWriter
 
 __all__ = [
     "CompileEncoder",
+    "EdgePredictionCollector",
     "ConnectomeFigures",
     "ConnectomeWriter",
     "RestoreBestWeights",
     "StableCheckpoint",
     "TargetAugmentation",
+    "TestPredictions",
     "augmentation_probability",
 ]

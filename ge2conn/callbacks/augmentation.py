@@ -24,6 +24,8 @@ import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 from torch import Tensor
 
+from ge2conn.data.protocol import EdgeData, require_edge_data
+
 SCHEDULES: tuple[str, ...] = ("none", "constant", "linear_decay", "linear_increase", "linear_peak")
 STYLES: tuple[str, ...] = ("individual", "curriculum_swap")
 CURRICULUM_PREFIX = "curriculum_swap_"
@@ -202,7 +204,7 @@ class TargetAugmentation(Callback):
         if self._restored and trainer.global_rank != 0:
             seed = _derived_seed(self.seed, 1, trainer.global_rank, self.batches_seen)
             self.edge_generator.manual_seed(seed)
-        trainer.datamodule.individual_connectivity(pl_module.device)  # type: ignore[attr-defined]
+        require_edge_data(trainer, "TargetAugmentation").individual_connectivity(pl_module.device)
 
     def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         """Evaluate the schedule for this epoch and log it as ``augmentation/p``."""
@@ -220,13 +222,13 @@ class TargetAugmentation(Callback):
         if float(torch.rand((), generator=self.coin_generator)) >= self.current_probability:
             return
         self.batches_augmented += 1
-        self.augment(trainer.datamodule, batch)  # type: ignore[attr-defined]
+        self.augment(require_edge_data(trainer, "TargetAugmentation"), batch)
 
-    def augment(self, datamodule: Any, batch: dict[str, Tensor]) -> None:
+    def augment(self, datamodule: EdgeData, batch: dict[str, Tensor]) -> None:
         """Augment one batch dict in place (no coin flip).
 
         Args:
-            datamodule: An EdgePairDataModule (individual connectomes, region tensors).
+            datamodule: The datamodule (individual connectomes, region tensors).
             batch: The batch dict, already on its device.
         """
         device = batch["rows"].device
@@ -238,6 +240,9 @@ class TargetAugmentation(Callback):
             batch["rows"], batch["cols"] = edges[:, 0], edges[:, 1]
             batch["target"] = datamodule.region_tensors(device)["connectivity"][batch["rows"], batch["cols"]]
         individual = datamodule.individual_connectivity(device)
+        if individual is None:
+            raise RuntimeError("TargetAugmentation needs individual connectomes; this dataset has none "
+                               "(build it with individual FC, or leave augmentation off)")
         uniform = torch.rand(size, generator=self.edge_generator).to(device)
         batch["target"], _ = individualize_targets(individual, batch["rows"], batch["cols"], batch["target"],
                                                    uniform)

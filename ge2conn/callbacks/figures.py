@@ -3,35 +3,14 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
-import torch
-from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.loggers import TensorBoardLogger
-from torch import Tensor
 
+from ge2conn.callbacks.edge_predictions import EdgePredictionCollector
 from ge2conn.plotting import connectome_figure
 
 
-def gather_uneven(pl_module: LightningModule, tensor: Tensor) -> Tensor:
-    """All-gather 1-D tensors whose length differs between ranks (pads, gathers, trims).
-
-    Args:
-        pl_module: The module (its strategy does the gathering).
-        tensor: This rank's 1-D tensor.
-
-    Returns:
-        The concatenation over ranks (this rank's tensor when not distributed).
-    """
-    if pl_module.trainer.world_size == 1:
-        return tensor
-    length = torch.tensor([tensor.numel()], device=tensor.device)
-    lengths = torch.as_tensor(pl_module.all_gather(length)).flatten()
-    padded = torch.zeros(int(lengths.max()), dtype=tensor.dtype, device=tensor.device)
-    padded[: tensor.numel()] = tensor
-    gathered = torch.as_tensor(pl_module.all_gather(padded))
-    return torch.cat([gathered[rank, : int(lengths[rank])] for rank in range(gathered.shape[0])])
-
-
-class ConnectomeFigures(Callback):
+class ConnectomeFigures(EdgePredictionCollector):
     """At the end of validation (every ``every_n_epochs``) and of testing, log a connectome figure.
 
     Figures go to the TensorBoard logger under ``figures/val_connectome`` and ``figures/test_connectome``;
@@ -42,24 +21,15 @@ class ConnectomeFigures(Callback):
     """
 
     def __init__(self, every_n_epochs: int = 10) -> None:
+        super().__init__(stages=("val", "test"))
         self.every_n_epochs = every_n_epochs
 
     def _log(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         loggers = [logger for logger in trainer.loggers if isinstance(logger, TensorBoardLogger)]
         if not loggers:  # the same on every rank, so no rank waits in a gather that others skip
             return
-        outputs = getattr(pl_module, "epoch_outputs", {}).get(stage) or []
-        empty = {"rows": torch.long, "cols": torch.long, "prediction": torch.float32, "target": torch.float32}
         # Every rank joins the gathers, also one whose shard of edges was empty.
-        columns = {
-            key: gather_uneven(
-                pl_module,
-                torch.cat([output[key] for output in outputs])
-                if outputs
-                else torch.zeros(0, dtype=dtype, device=pl_module.device),
-            )
-            for key, dtype in empty.items()
-        }
+        columns = self.gathered(pl_module, stage)
         if not trainer.is_global_zero or columns["rows"].numel() == 0:
             return
         arrays = {key: value.detach().float().cpu().numpy() for key, value in columns.items()}

@@ -11,7 +11,8 @@ import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 from torch import Tensor
 
-from ge2conn.callbacks.figures import gather_uneven
+from ge2conn.callbacks.edge_predictions import gather_uneven
+from ge2conn.data.protocol import require_edge_data
 from ge2conn.utils.atomic import atomic_output
 
 
@@ -73,7 +74,7 @@ class ConnectomeWriter(Callback):
             )
             for key, dtype in dtypes.items()
         }
-        datamodule = trainer.datamodule  # type: ignore[attr-defined]
+        datamodule = require_edge_data(trainer, "ConnectomeWriter")
         regions = datamodule.region_tensors(pl_module.device)
         extras: dict[str, np.ndarray] = {}
         if self.embeddings:

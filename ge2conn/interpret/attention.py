@@ -20,6 +20,8 @@ import torch  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from ge2conn.nn.smt import token_count, token_genes  # noqa: E402
+
 CLS_NAME = "[CLS]"
 
 
@@ -47,21 +49,20 @@ class TokenLayout:
     @property
     def num_tokens(self) -> int:
         """Sequence length L, [CLS] included."""
-        return -(-len(self.gene_symbols) // self.token_size) + self.offset
+        return token_count(len(self.gene_symbols), self.token_size, self.use_cls)
 
     def genes(self, position: int) -> np.ndarray:
         """Symbols of the genes at a token position (empty for [CLS])."""
         if position < self.offset:
             return np.asarray([], dtype=str)
-        start = (position - self.offset) * self.token_size
-        return self.gene_symbols[start : start + self.token_size]
+        return self.gene_symbols[token_genes(position, self.token_size, self.use_cls)]
 
     def chromosomes(self, position: int) -> list[str]:
         """Distinct chromosomes of a token's genes, in order ("?" for unknown positions)."""
         if position < self.offset:
             return []
-        start = (position - self.offset) * self.token_size
-        names = [name or "?" for name in self.gene_chromosomes[start : start + self.token_size].tolist()]
+        genes = token_genes(position, self.token_size, self.use_cls)
+        names = [name or "?" for name in self.gene_chromosomes[genes].tolist()]
         return list(dict.fromkeys(names))
 
     def name(self, position: int) -> str:

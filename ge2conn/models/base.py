@@ -10,6 +10,7 @@ from lightning.pytorch import LightningModule
 from torch import Tensor, nn
 from torchmetrics import MetricCollection
 
+from ge2conn.data.protocol import edge_data, require_edge_data
 from ge2conn.metrics import build_edge_metrics
 from ge2conn.nn.base import PairModel
 
@@ -57,7 +58,6 @@ class EdgeRegressionTask(LightningModule, ABC):
         self.configure_models()
         self.configure_losses()
         self.metrics: dict[str, MetricCollection] = {}
-        self.epoch_outputs: dict[str, list[dict[str, Tensor]]] = {"val": [], "test": []}
 
     @abstractmethod
     def configure_models(self) -> None:
@@ -69,8 +69,7 @@ class EdgeRegressionTask(LightningModule, ABC):
 
     def configure_metrics(self) -> None:
         """Build validation and test metrics from the attached datamodule's region metadata."""
-        datamodule = self.trainer.datamodule  # type: ignore[attr-defined]
-        metadata = datamodule.region_metadata
+        metadata = require_edge_data(self.trainer, type(self).__name__).region_metadata
         for stage in ("val", "test"):
             collection = build_edge_metrics(
                 prefix=stage,
@@ -92,8 +91,7 @@ class EdgeRegressionTask(LightningModule, ABC):
 
     def setup(self, stage: str) -> None:
         """Create the metrics once a datamodule is attached (they need region metadata)."""
-        datamodule = getattr(self.trainer, "datamodule", None)
-        if not self.metrics and datamodule is not None and hasattr(datamodule, "region_metadata"):
+        if not self.metrics and edge_data(self.trainer) is not None:
             self.configure_metrics()
 
     def forward(self, expression: Tensor, coordinates: Tensor, rows: Tensor, cols: Tensor) -> Tensor:
@@ -123,8 +121,8 @@ class EdgeRegressionTask(LightningModule, ABC):
 
     def on_fit_start(self) -> None:
         """Start a fresh run from the mean training target (see ``PairDecoder.set_output_bias``)."""
-        datamodule = getattr(self.trainer, "datamodule", None)
-        if self.trainer.ckpt_path is None and datamodule is not None and hasattr(datamodule, "train_edges"):
+        datamodule = edge_data(self.trainer)
+        if self.trainer.ckpt_path is None and datamodule is not None:
             connectivity = datamodule.region_tensors(self.device)["connectivity"]
             edges = datamodule.train_edges.to(self.device)
             self.network.initialize_output(float(connectivity[edges[:, 0], edges[:, 1]].mean()))
@@ -135,9 +133,10 @@ class EdgeRegressionTask(LightningModule, ABC):
         if optimizers and optimizers[0].param_groups:  # closed-form models run with a parameterless mock
             self.log("train/lr", float(optimizers[0].param_groups[0]["lr"]), on_epoch=True)
 
-    def _evaluate(self, batch: Batch, stage: str) -> None:
+    def _evaluate(self, batch: Batch, stage: str) -> dict[str, Tensor]:
         if batch["rows"].numel() == 0:  # an empty DDP shard: nothing to predict, but metrics still sync
-            return
+            return {"rows": batch["rows"], "cols": batch["cols"],
+                    "prediction": batch["target"].float(), "target": batch["target"].float()}
         prediction = self(batch["expression"], batch["coordinates"], batch["rows"], batch["cols"]).float()
         target = batch["target"].float()
         if stage in self.metrics:
@@ -146,23 +145,16 @@ class EdgeRegressionTask(LightningModule, ABC):
         else:  # no region metadata (a bare datamodule): log the loss per batch instead
             self.log(f"{stage}/loss", nn.functional.mse_loss(prediction, target), on_epoch=True,
                      batch_size=int(batch["rows"].numel()), sync_dist=True)
-        self.epoch_outputs[stage].append(
-            {
-                "rows": batch["rows"].detach(),
-                "cols": batch["cols"].detach(),
-                "prediction": prediction.detach(),
-                "target": target.detach(),
-            }
-        )
+        # Returned, not kept: callbacks that want the predictions collect them (EdgePredictionCollector).
+        return {"rows": batch["rows"].detach(), "cols": batch["cols"].detach(),
+                "prediction": prediction.detach(), "target": target.detach()}
 
     def on_validation_epoch_start(self) -> None:
-        """Forget the previous epoch's stored predictions; cache region encodings for this loop."""
-        self.epoch_outputs["val"] = []
+        """Cache region encodings for this loop."""
         self.network.enable_region_cache()
 
     def on_test_epoch_start(self) -> None:
-        """Forget earlier stored test predictions; cache region encodings for this loop."""
-        self.epoch_outputs["test"] = []
+        """Cache region encodings for this loop."""
         self.network.enable_region_cache()
 
     def on_predict_epoch_start(self) -> None:
@@ -173,13 +165,21 @@ class EdgeRegressionTask(LightningModule, ABC):
         """Free the region cache."""
         self.network.disable_region_cache()
 
-    def validation_step(self, batch: Batch, batch_idx: int) -> None:
-        """Evaluate symmetric predictions on validation edges (each unordered pair once)."""
-        self._evaluate(batch, "val")
+    def validation_step(self, batch: Batch, batch_idx: int) -> dict[str, Tensor]:
+        """Evaluate symmetric predictions on validation edges (each unordered pair once).
 
-    def test_step(self, batch: Batch, batch_idx: int) -> None:
-        """Evaluate symmetric predictions on test edges (each unordered pair once)."""
-        self._evaluate(batch, "test")
+        Returns:
+            The batch's ``rows``, ``cols``, ``prediction`` and ``target`` (for callbacks).
+        """
+        return self._evaluate(batch, "val")
+
+    def test_step(self, batch: Batch, batch_idx: int) -> dict[str, Tensor]:
+        """Evaluate symmetric predictions on test edges (each unordered pair once).
+
+        Returns:
+            The batch's ``rows``, ``cols``, ``prediction`` and ``target`` (for callbacks).
+        """
+        return self._evaluate(batch, "test")
 
     def _log_metrics(self, stage: str) -> None:
         if stage not in self.metrics:
@@ -249,36 +249,41 @@ class EdgeRegressionTask(LightningModule, ABC):
 class ClosedFormTask(EdgeRegressionTask):
     """Base for models fitted analytically on the training edges (bilinear closed forms, rules).
 
-    The fit happens in ``on_fit_start``; the fit loop then runs a single epoch without gradient steps so that
-    validation, checkpointing and ``ge2conn fit``/``test`` treat these models like every other.
+    The fit happens in ``on_fit_start``; the fit loop then runs a single epoch whose one "optimization step"
+    is a no-op step of a parameter-free optimizer (so that the step counter, and with it checkpointing,
+    advance as for every other model), and stops, so that validation, checkpointing and ``ge2conn fit`` /
+    ``test`` treat these models like every other.
     """
 
     automatic_optimization = False
 
     def on_fit_start(self) -> None:
-        """Fit the closed form on the training edges, then limit the fit loop to one epoch."""
-        datamodule = self.trainer.datamodule  # type: ignore[attr-defined]
+        """Fit the closed form on the training edges."""
+        datamodule = require_edge_data(self.trainer, type(self).__name__)
         expression, coordinates, rows, cols, targets = datamodule.training_arrays()
         network: Any = self.network  # a FittedPairModel: its numpy ``fit`` is not part of PairModel
         network.fit(expression, coordinates, rows, cols, targets)
         self.network.to(self.device)
-        self.trainer.fit_loop.max_epochs = self.trainer.current_epoch + 1
 
     def training_step(self, batch: Batch, batch_idx: int) -> None:
-        """No gradient steps: the model is already fitted.
-
-        The closed-form fit is counted as the epoch's single optimization step, because checkpointing
-        skips global step 0 and would otherwise never write a best-on-validation checkpoint.
-        """
+        """No gradient steps: the model is already fitted; the first batch counts the fit as one step."""
         if batch_idx == 0:
-            progress = self.trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress
-            progress.increment_ready()
-            progress.increment_completed()
+            optimizer = self.optimizers()
+            assert not isinstance(optimizer, list)  # configure_optimizers returns one
+            optimizer.step()
         return None
+
+    def on_train_epoch_end(self) -> None:
+        """Stop after this epoch: a closed form has nothing more to learn."""
+        self.trainer.should_stop = True
 
     def configure_optimizers(self) -> Any:
-        """No optimizer: nothing is trained by gradient descent."""
-        return None
+        """A no-op optimizer over a free-standing parameter (not part of the model's state).
+
+        Stepping it counts the closed-form fit as the epoch's one optimization step; without a step,
+        checkpointing (which skips step 0) would never write a best-on-validation checkpoint.
+        """
+        return torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.0)
 
 
 def _flatten(values: dict[str, Any]) -> dict[str, Tensor]:

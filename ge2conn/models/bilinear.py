@@ -7,6 +7,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
+from ge2conn.data.protocol import require_edge_data
 from ge2conn.models.base import LR_FACTOR, LR_PATIENCE, ClosedFormTask, EdgeRegressionTask
 from ge2conn.nn.bilinear import BilinearLowRank
 from ge2conn.nn.connectome import ConnectomeModel
@@ -48,7 +49,7 @@ class BilinearLowRankTask(EdgeRegressionTask):
     def on_fit_start(self) -> None:
         """Center expression on the training regions' mean (kept in the checkpoint for later use)."""
         super().on_fit_start()
-        datamodule = self.trainer.datamodule  # type: ignore[attr-defined]
+        datamodule = require_edge_data(self.trainer, type(self).__name__)
         assert isinstance(self.network, BilinearLowRank)
         if self.trainer.ckpt_path is None:  # a resumed run keeps the centre it was trained with
             expression = datamodule.region_tensors(self.device)["expression"]

@@ -29,6 +29,21 @@ ATTENTION_DROPOUT = 0.0
 """Dropout on the attention weights."""
 
 
+
+def token_count(num_genes: int, token_size: int, use_cls: bool) -> int:
+    """Sequence length L of the SMT: ceil(G / k) gene tokens, plus the [CLS] token (first) when used."""
+    return -(-num_genes // token_size) + int(use_cls)
+
+
+def token_genes(position: int, token_size: int, use_cls: bool) -> slice:
+    """Gene columns held by a token position: consecutive bins of ``token_size`` (empty for [CLS])."""
+    offset = int(use_cls)
+    if position < offset:
+        return slice(0, 0)
+    start = (position - offset) * token_size
+    return slice(start, start + token_size)
+
+
 class TransformerLayer(nn.Module):
     """Post-LN transformer layer: ``x = LN(x + Drop(MHA(x)))``, then ``x = LN(x + Drop(FFN(x)))``.
 
@@ -120,7 +135,7 @@ class SMTEncoder(nn.Module):
         self.num_genes = num_genes
         self.token_size = token_size
         self.use_cls = use_cls
-        self.num_tokens = -(-num_genes // token_size) + int(use_cls)
+        self.num_tokens = token_count(num_genes, token_size, use_cls)
         self.embedding_size = self.num_tokens * d_out
         self.value_projection = nn.Linear(token_size, d_model)
         self.layers = nn.ModuleList(

@@ -18,9 +18,6 @@ KNOWN_NOISE: tuple[tuple[str, str], ...] = (
     (r"Your `IterableDataset` has `__len__` defined.*", "edge batches know their length"),
     (r".*isinstance\(treespec, LeafSpec\).*", "a torch deprecation raised inside Lightning"),
     (r".*log_every_n_steps.*", "small datasets have fewer batches per epoch than the logging interval"),
-    # Closed-form models (Connectome Model, rules) have no optimizer by design.
-    (r".*configure_optimizers` returned `None`.*", "closed-form models are fitted, not optimized"),
-    (r".*returned `None`, this fit will run with no optimizer.*", "closed-form models are fitted"),
     # Early epochs of a model can predict a constant; the correlation is then NaN, which is logged as such.
     (r"(Pearson r|Spearman rho|R²) is undefined \(constant.*", "logged as NaN"),
 )
