@@ -30,6 +30,7 @@ from ge2conn.data.errors import DatasetError
 from ge2conn.data.format import STRUCTURES, BrainDataset
 from ge2conn.data.region_table import RegionMetadata, RegionTable, read_gene_list
 from ge2conn.data.splits import RegionSplit, make_region_split, whole_brain_split
+from ge2conn.data.targets import Target, target_matrix, target_regions
 from ge2conn.nulls.io import load_null_permutation, null_path_for
 
 # Lightning's advice about workers and IterableDataset lengths does not apply to these loaders (whole
@@ -60,6 +61,9 @@ class EdgePairDataModule(LightningDataModule):
         whole_brain: Train on every region but a random validation subset (``val_fraction`` of all regions,
             drawn with ``seed``) and test on none: the transfer analysis, which evaluates on another
             dataset. ``split``, ``split_round``, ``fold`` and ``num_folds`` are then unused.
+        target: ``"functional"`` connectivity (Y) or the dataset's ``"structural"`` matrix; the structural
+            target keeps only regions with structural data and uses no individual connectomes
+            (:mod:`ge2conn.data.targets`).
     """
 
     def __init__(
@@ -80,6 +84,7 @@ class EdgePairDataModule(LightningDataModule):
         shuffle_expression: bool = False,
         eval_batch_size: int = 4096,
         whole_brain: bool = False,
+        target: Target = "functional",
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -102,8 +107,9 @@ class EdgePairDataModule(LightningDataModule):
         self.both_orientations = both_orientations
 
         table = RegionTable.read(self.dataset_path)
-        self.num_subjects = table.num_subjects
-        keep = table.has_expression.copy()
+        self.target = target
+        self.num_subjects = table.num_subjects if target == "functional" else 0
+        keep = table.has_expression & target_regions(self.dataset_path, target)
         if structures:
             keep &= np.isin(table.structure, structures)
         if not keep.any():
@@ -163,7 +169,7 @@ class EdgePairDataModule(LightningDataModule):
             "expression": np.ascontiguousarray(expression, dtype=np.float32),
             "coordinates": dataset.centroids.astype(np.float32),
             "sphere": dataset.sphere.astype(np.float32),
-            "connectivity": dataset.connectivity.astype(np.float32),
+            "connectivity": target_matrix(dataset, self.target),
         }
 
     def _null_permutation(self, labels: np.ndarray) -> np.ndarray:

