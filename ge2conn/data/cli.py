@@ -41,6 +41,7 @@ from ge2conn.data.recipes import (
     stored_build_key,
 )
 from ge2conn.data.recipes.assemble import matching_summary
+from ge2conn.data.recipes.ecosystem_import import add_ecosystem_arguments, standard_import_arguments
 from ge2conn.data.recipes.importer import import_dataset
 from ge2conn.utils.atomic import OutputError
 
@@ -70,13 +71,14 @@ def make_parser() -> argparse.ArgumentParser:
     imported.add_argument(
         "--fc",
         type=Path,
-        required=True,
-        help="population FC (.npy, or CSV/TSV headerless or with region labels)",
+        help="population FC (.npy, or CSV/TSV headerless or with region labels); default with --individual: "
+        "their mean",
     )
-    imported.add_argument("--coordinates", type=Path, required=True, help="CSV label,x,y,z (region order)")
+    imported.add_argument("--coordinates", type=Path, help="CSV label,x,y,z (region order)")
     imported.add_argument("--regions", type=Path, help="CSV label[,hemisphere,structure,network]")
     imported.add_argument("--sphere", type=Path, help="CSV label,x,y,z sphere coordinates (cortex)")
-    imported.add_argument("--individual", type=Path, help="folder of individual FC matrices (.npy/.csv)")
+    imported.add_argument("--individual", type=Path, help="folder of individual FC matrices (.npy/.csv), a "
+                          "nilearn stack (.npy n×r×r) or a folder of BIDS/XCP-D *_relmat.tsv")
     imported.add_argument("--genes", type=Path, help="restrict to the genes listed in FILE")
     imported.add_argument(
         "--label-column", default="label", help="region-label column of the expression file"
@@ -90,6 +92,7 @@ def make_parser() -> argparse.ArgumentParser:
         "--drop-unplaced", action="store_true", help="drop genes without a genomic position"
     )
     imported.add_argument("--output", type=Path, help="output .h5 (default: GE2CONN_HOME/datasets/NAME.h5)")
+    add_ecosystem_arguments(imported)  # abagen tables, parcellation images, nilearn / XCP-D connectomes
     return parser
 
 
@@ -222,6 +225,7 @@ def _run(console: Console, arguments: argparse.Namespace) -> None:
             )
         _report_build(console, path, time.perf_counter() - started, rebuilt)
     else:
+        arguments = standard_import_arguments(arguments)
         with console.status(f"importing {arguments.name}") as status:
             path = import_dataset(
                 arguments.name,

@@ -37,7 +37,8 @@ def test_structural_matrix_round_trips_and_follows_region_selection(synthetic_pa
     loaded = BrainDataset.load(path)
     np.testing.assert_array_equal(loaded.structural, structural)
     regions = np.array([3, 0, 21])
-    np.testing.assert_array_equal(loaded.select_regions(regions).structural, structural[np.ix_(regions, regions)])
+    np.testing.assert_array_equal(loaded.select_regions(regions).structural,
+                                  structural[np.ix_(regions, regions)])
     assert BrainDataset.load(synthetic_path).structural is None
 
 
@@ -83,7 +84,8 @@ def test_dk82_carries_the_enigma_structural_matrix_on_its_cortex(built_datasets:
     raw = np.loadtxt(mirror_path / HCP / "strucMatrix_ctx.csv", delimiter=",")
     cortex = np.flatnonzero(dataset.structure == "cortex")
     order = [labels.index(label) for label in dataset.region_labels[cortex]]
-    np.testing.assert_allclose(dataset.structural[np.ix_(cortex, cortex)], raw[np.ix_(order, order)], atol=1e-5)
+    np.testing.assert_allclose(dataset.structural[np.ix_(cortex, cortex)], raw[np.ix_(order, order)],
+                               atol=1e-5)
     subcortex = dataset.structure != "cortex"
     assert np.isnan(dataset.structural[subcortex]).all() and np.isnan(dataset.structural[:, subcortex]).all()
     assert "structural" in dataset.provenance and "structural" in dataset.provenance["sources"]
