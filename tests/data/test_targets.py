@@ -75,19 +75,22 @@ def test_structural_target_without_a_structural_matrix_names_the_fix(synthetic_p
 
 
 @pytest.mark.mirror
-def test_dk82_carries_the_enigma_structural_matrix_on_its_cortex(built_datasets: dict[str, Path],
-                                                                 mirror_path: Path) -> None:
-    dataset = BrainDataset.load(built_datasets["dk82"], individual=False)
+@pytest.mark.parametrize(("name", "suffix", "cortical"),
+                         [("dk82", "", 68), ("schaefer100", "_schaefer_100", 100)])
+def test_recipes_carry_the_enigma_structural_matrix_on_their_cortex(
+        built_datasets: dict[str, Path], mirror_path: Path, name: str, suffix: str, cortical: int) -> None:
+    dataset = BrainDataset.load(built_datasets[name], individual=False)
     assert dataset.structural is not None
-    labels = [label for line in (mirror_path / HCP / "strucLabels_ctx.csv").read_text().splitlines()
+    labels = [label for line in (mirror_path / HCP / f"strucLabels_ctx{suffix}.csv").read_text().splitlines()
               for label in line.split(",") if label]
-    raw = np.loadtxt(mirror_path / HCP / "strucMatrix_ctx.csv", delimiter=",")
+    raw = np.loadtxt(mirror_path / HCP / f"strucMatrix_ctx{suffix}.csv", delimiter=",")
     cortex = np.flatnonzero(dataset.structure == "cortex")
     order = [labels.index(label) for label in dataset.region_labels[cortex]]
-    np.testing.assert_allclose(dataset.structural[np.ix_(cortex, cortex)], raw[np.ix_(order, order)],
-                               atol=1e-5)
+    assert dataset.provenance["structural_scale"] == pytest.approx(np.abs(raw).max())
+    np.testing.assert_allclose(dataset.structural[np.ix_(cortex, cortex)],
+                               raw[np.ix_(order, order)] / np.abs(raw).max(), atol=1e-6)
     subcortex = dataset.structure != "cortex"
     assert np.isnan(dataset.structural[subcortex]).all() and np.isnan(dataset.structural[:, subcortex]).all()
     assert "structural" in dataset.provenance and "structural" in dataset.provenance["sources"]
-    module = EdgePairDataModule(dataset=str(built_datasets["dk82"]), target="structural")
-    assert module.num_regions == 68
+    module = EdgePairDataModule(dataset=str(built_datasets[name]), target="structural")
+    assert module.num_regions == cortical and module.num_subjects == 0

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from ge2conn.data.cli import make_parser as data_parser
+from ge2conn.experiments.cli import build_parser as experiment_parser
 from ge2conn.nulls.cli import build_parser as nulls_parser
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -22,9 +23,14 @@ def section_commands() -> list[list[str]]:
     text = README.read_text(encoding="utf-8")
     assert SECTION in text, f"README.md has no section {SECTION!r}"
     body = text.split(SECTION, 1)[1].split("\n## ", 1)[0]
-    commands, pending = [], ""
-    for line in body.splitlines():
-        line = pending + line.split("  #", 1)[0].strip()
+    commands, pending, in_bash = [], "", False
+    for raw in body.splitlines():
+        if raw.startswith("```"):
+            in_bash = raw.strip() == "```bash"
+            continue
+        if not in_bash:
+            continue
+        line = pending + raw.split("  #", 1)[0].strip()
         if line.endswith("\\"):
             pending = line[:-1] + " "
             continue
@@ -48,6 +54,8 @@ def test_readme_commands_parse(command: list[str], monkeypatch: pytest.MonkeyPat
         data_parser().parse_args(command[1:])
     elif command[0] == "nulls":
         nulls_parser().parse_args(command[1:])
+    elif command[0] == "experiment":
+        experiment_parser().parse_args(command[1:])
     else:  # LightningCLI: parse the whole configuration without building anything
         from ge2conn.main import main
 

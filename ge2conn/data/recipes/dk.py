@@ -211,4 +211,4 @@ def build_dk(context: BuildContext, gene_list: Path | None, cortex_only: bool) -
         provenance,
         gene_list=gene_list,
     )
-    return with_enigma_structural(dataset, context, suffix="")
+    return with_enigma_structural(dataset, context, "strucMatrix_ctx.csv")

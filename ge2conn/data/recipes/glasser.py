@@ -14,7 +14,8 @@ from ge2conn.data.format import BrainDataset
 from ge2conn.data.recipes.common import BuildContext
 from ge2conn.data.recipes.surface import SurfaceAtlas, build_surface_atlas
 
-GLASSER_RECIPE_VERSION = 1
+GLASSER_RECIPE_VERSION = 2
+"""2: the cortical HCP structural matrix (``--data.target structural``)."""
 GLASSER_SIZE = 360
 
 

@@ -26,7 +26,8 @@ from ge2conn.data.recipes.common import BuildContext, fisher_z_zero_negatives
 from ge2conn.data.recipes.surface import IndividualHook, SurfaceAtlas, build_surface_atlas
 from ge2conn.data.sources import CUBNM
 
-SCHAEFER_RECIPE_VERSION = 2
+SCHAEFER_RECIPE_VERSION = 3
+"""3: the cortical HCP structural matrix (``--data.target structural``)."""
 SCHAEFER_RESOLUTIONS = (100, 200, 300, 400)
 INDIVIDUAL_RESOLUTIONS = (100,)
 """Resolutions for which cubnm ships individual BOLD time series."""

