@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ge2conn.atomic import atomic_output
 from ge2conn.data.errors import DatasetError
 from ge2conn.nulls.generate import NullSet
+from ge2conn.utils.atomic import atomic_output
 
 
 def null_columns(nulls: NullSet, every_spin: bool = False) -> tuple[np.ndarray, list[str]]:

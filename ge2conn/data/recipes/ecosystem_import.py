@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ge2conn.atomic import atomic_output
 from ge2conn.data.errors import DatasetError
 from ge2conn.data.paths import datasets_dir
 from ge2conn.data.recipes.ecosystem import (
@@ -30,6 +29,7 @@ from ge2conn.data.recipes.ecosystem import (
     read_relmat_folder,
     region_labels,
 )
+from ge2conn.utils.atomic import atomic_output
 
 
 def add_ecosystem_arguments(parser: argparse.ArgumentParser) -> None:
