@@ -13,7 +13,9 @@ from torch import Tensor
 
 from ge2conn.callbacks.edge_predictions import gather_uneven
 from ge2conn.data.protocol import require_edge_data
+from ge2conn.data.region_table import RegionMetadata
 from ge2conn.utils.atomic import atomic_output
+from ge2conn.utils.labelled_output import region_table_path, write_labelled_matrix, write_region_table
 
 
 def atomic_save_array(path: Path, array: np.ndarray) -> None:
@@ -28,10 +30,15 @@ def atomic_save_array(path: Path, array: np.ndarray) -> None:
 
 
 class ConnectomeWriter(Callback):
-    """Assemble ``predict`` outputs into an (R, R) matrix and write it to ``.npy`` or ``.h5``.
+    """Assemble ``predict`` outputs into an (R, R) matrix; write .npy, .h5, .tsv or .csv (labelled).
+
+    ``.tsv``/``.csv`` hold the matrix with region labels as header row and index column; beside a ``.npy``,
+    ``.tsv`` or ``.csv`` a node table ``<stem>_regions.tsv`` gives each region's label, MNI coordinates,
+    hemisphere, structure and network (:mod:`ge2conn.utils.labelled_output`); an ``.h5`` holds the same
+    ``labels`` and ``coordinates``.
 
     Args:
-        output: Destination file (``.npy`` or ``.h5``); nothing is written when None.
+        output: Destination file (``.npy``, ``.h5``, ``.tsv`` or ``.csv``); nothing is written when None.
         embeddings: Also write region embeddings (``<stem>_embeddings.npy``) for models that have them.
         attention: Also write head-averaged attention maps per layer (``<stem>_attention.npy``; SMT only).
     """
@@ -104,15 +111,22 @@ class ConnectomeWriter(Callback):
         values = columns["prediction"].float().cpu().numpy()
         matrix[rows, cols] = values
         matrix[cols, rows] = values
-        labels = np.asarray(datamodule.region_metadata.labels, dtype=str)
-        self.write(Path(self.output), matrix, labels, extras)
+        metadata = datamodule.region_metadata
+        labels = np.asarray(metadata.labels, dtype=str)
+        path = Path(self.output)
+        if path.suffix in {".h5", ".hdf5"}:
+            extras["coordinates"] = np.asarray(metadata.centroids, dtype=np.float64)
+        self.write(path, matrix, labels, extras)
+        if path.suffix not in {".h5", ".hdf5"}:
+            write_regions(path, metadata)
 
     @staticmethod
     def write(path: Path, matrix: np.ndarray, labels: np.ndarray, extras: dict[str, np.ndarray]) -> None:
         """Write the matrix (and extras) atomically.
 
         Args:
-            path: ``.npy`` (extras go beside it as ``<stem>_<name>.npy``) or ``.h5`` (one file).
+            path: ``.npy``, ``.tsv`` or ``.csv`` (extras go beside it as ``<stem>_<name>.npy``) or ``.h5``
+                (one file).
             matrix: (R, R) predicted connectome, NaN where no prediction was made (the diagonal).
             labels: (R,) region labels.
             extras: Named extra arrays (embeddings, attention).
@@ -124,6 +138,28 @@ class ConnectomeWriter(Callback):
                 for name, array in extras.items():
                     file.create_dataset(name, data=array)
             return
-        atomic_save_array(path, matrix)
+        if path.suffix.lower() in {".tsv", ".csv"}:
+            write_labelled_matrix(path, matrix, labels.tolist())
+            path = path.with_suffix(".npy")  # extras stay arrays: <stem>_<name>.npy
+        else:
+            atomic_save_array(path, matrix)
         for name, array in extras.items():
             atomic_save_array(path.with_name(f"{path.stem}_{name}.npy"), array)
+
+
+def write_regions(path: Path, metadata: RegionMetadata) -> Path:
+    """The node table beside a written connectome: ``<stem>_regions.tsv`` with coordinates and metadata.
+
+    Args:
+        path: The connectome file just written (``.npy``, ``.tsv`` or ``.csv``).
+        metadata: The datamodule's region metadata (labels, centroids, hemisphere, structure, network).
+
+    Returns:
+        The node table's path.
+    """
+    hemisphere = np.array(["M", "L", "R"])[np.asarray(metadata.hemisphere_codes) + 1]
+    network = np.asarray(metadata.network_names, dtype=object)[np.asarray(metadata.network_codes)]
+    columns = {"hemisphere": hemisphere.tolist(), "structure": [str(value) for value in metadata.structure],
+               "network": [str(value) for value in network]}
+    return write_region_table(region_table_path(path), [str(label) for label in metadata.labels],
+                              metadata.centroids, columns)
