@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         build_trainer,
         fit,
         fit_and_test,
+        load_model,
         predict,
         test,
     )
@@ -47,12 +48,13 @@ __all__ = [
     "build_trainer",
     "fit",
     "fit_and_test",
+    "load_model",
     "predict",
     "test",
 ]
 
 API_NAMES = frozenset(__all__) - {"__version__"}
-"""Names of :mod:`ge2conn.api` re-exported here (the #17 ``load_model`` joins them when it lands)."""
+"""Names of :mod:`ge2conn.api` re-exported here."""
 
 
 def __getattr__(name: str) -> Any:

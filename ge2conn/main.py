@@ -19,7 +19,8 @@ TRAINING_VERBS: dict[str, str] = {
     "fit": "train a model (best-on-validation checkpoint, early stopping)",
     "validate": "evaluate a model on the validation edges of a split",
     "test": "evaluate a model on the test edges of a split",
-    "predict": "predict the full connectome of a dataset (writes .npy / .h5 with --prediction.output)",
+    "predict": "predict the full connectome of a dataset (writes .npy / .h5 with --prediction.output); with "
+    "--expression: of any parcellation, from expression and coordinates only (no FC)",
 }
 """The LightningCLI verbs and their purposes."""
 COMMAND_VERBS: dict[str, str] = {
@@ -28,6 +29,7 @@ COMMAND_VERBS: dict[str, str] = {
     "experiment": "cross-validated true-vs-null experiments, their reports and the transfer analysis",
     "explain": "region embeddings, silhouettes and attention maps of a checkpoint",
     "demo": "train and test SMT+[CLS] on dk82 on the CPU in a few minutes",
+    "models": "list the shipped pretrained models (ge2conn models list)",
 }
 """The other verbs and their purposes."""
 
@@ -83,6 +85,10 @@ def command(verb: str) -> Callable[[list[str] | None], int]:
         from ge2conn.experiments.demo import main as demo_main
 
         return demo_main
+    if verb == "models":
+        from ge2conn.inference.cli import main as models_main
+
+        return models_main
     raise ValueError(f"unknown verb {verb!r}; use one of {sorted(COMMAND_VERBS)}")
 
 
@@ -105,6 +111,10 @@ def main(args: list[str] | None = None) -> int:
     warnings_policy.install()
     if argv[0] in COMMAND_VERBS:
         return int(command(argv[0])(argv[1:]) or 0)
+    if argv[0] == "predict" and any(value.split("=", 1)[0] == "--expression" for value in argv):
+        from ge2conn.inference.cli import predict_main
+
+        return predict_main(argv[1:])
     from ge2conn.api.lightning_cli import Ge2connCLI
 
     argv, show_traceback = pop_traceback_flag(argv)

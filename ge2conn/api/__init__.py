@@ -3,9 +3,10 @@
 Layers (imports only point down; ``tests/test_architecture.py`` checks it)::
 
     ge2conn.main                         console script: parses the verb, imports only what it needs
-    ge2conn.{data,nulls,experiments,interpret}.cli   the verbs
+    ge2conn.{data,nulls,experiments,interpret,inference}.cli   the verbs
     ge2conn.experiments, ge2conn.interpret           applications (runner, transfer, demo, explain)
     ge2conn.api                          build / fit / test / predict  <- this package
+    ge2conn.inference                    trained models on new data: load_model, predict without FC
     ge2conn.models, callbacks, data.datamodule       Lightning tasks, callbacks, datamodule
     ge2conn.nn, metrics, nulls                       networks, metrics, null brains (torch / numpy)
     ge2conn.data                         the dataset format, recipes, splits
@@ -20,6 +21,7 @@ Example::
     ge2conn.fit(run)
     print(ge2conn.test(run)["test/pearson"])
     connectome = ge2conn.predict(run)
+    fc = ge2conn.load_model("mlp_coords_dk82_common").predict(expression, coordinates)  # any atlas, no FC
 """
 
 from ge2conn.api.lightning_cli import Ge2connCLI
@@ -36,6 +38,7 @@ from ge2conn.api.run import (
     test,
 )
 from ge2conn.data.datamodule import EdgePairDataModule
+from ge2conn.inference.model import load_model
 from ge2conn.models import (
     BilinearLowRankTask,
     ConnectomeModelTask,
@@ -58,6 +61,7 @@ __all__ = [
     "SMTTask",
     "build",
     "build_task",
+    "load_model",
     "build_trainer",
     "fit",
     "fit_and_test",

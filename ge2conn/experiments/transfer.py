@@ -32,19 +32,17 @@ import numpy as np
 from rich.console import Console
 from rich.text import Text
 
+from ge2conn.data.alignment import (
+    DEFAULT_MIN_SHARED_GENES,
+    TooFewSharedGenesError,
+    check_shared_genes,
+    shared_genes,
+)
 from ge2conn.data.catalog import resolve_dataset
 from ge2conn.data.errors import DatasetError
 from ge2conn.data.region_table import RegionTable
 from ge2conn.experiments.config import parse_setting
-from ge2conn.experiments.transfer_data import (
-    DEFAULT_MIN_SHARED_GENES,
-    TooFewSharedGenesError,
-    check_shared_genes,
-    load_target,
-    read_gene_symbols,
-    shared_genes,
-    write_gene_list,
-)
+from ge2conn.experiments.transfer_data import load_target, read_gene_symbols, write_gene_list
 from ge2conn.experiments.transfer_report import TransferRow, write_report
 from ge2conn.experiments.transfer_training import evaluate_on_target, train_whole_brain
 from ge2conn.models.base import EdgeRegressionTask

@@ -16,47 +16,6 @@ import numpy as np
 from ge2conn.data.format import BrainDataset
 from ge2conn.data.region_table import RegionTable
 
-DEFAULT_MIN_SHARED_GENES = 100
-"""Fewest shared genes a transfer accepts (fewer would make the source model a different model)."""
-
-
-class TooFewSharedGenesError(ValueError):
-    """Two datasets share too few genes for a model trained on one to be applied to the other."""
-
-
-def shared_genes(source_symbols: np.ndarray, target_symbols: np.ndarray) -> np.ndarray:
-    """Gene symbols present in both datasets, in the source's (reference) order.
-
-    Args:
-        source_symbols: (g_s,) the source's gene symbols, in reference order.
-        target_symbols: (g_t,) the target's gene symbols.
-
-    Returns:
-        (g,) shared symbols, case-sensitive match.
-    """
-    source = np.asarray(source_symbols, dtype=str)
-    return source[np.isin(source, np.asarray(target_symbols, dtype=str))]
-
-
-def check_shared_genes(source: str, target: str, shared: np.ndarray, min_genes: int) -> None:
-    """Refuse a transfer whose datasets share fewer than ``min_genes`` genes.
-
-    Args:
-        source: Source dataset name (for the message).
-        target: Target dataset name.
-        shared: The shared symbols.
-        min_genes: Threshold.
-
-    Raises:
-        TooFewSharedGenesError: when ``shared.size < min_genes``.
-    """
-    if shared.size < min_genes:
-        raise TooFewSharedGenesError(
-            f"{source} → {target}: only {shared.size} shared gene symbols (need at least {min_genes}); the "
-            "datasets' expression tables cover different genes. Lower --min-genes only if a model on so few "
-            "genes is what you mean to test"
-        )
-
 
 def read_gene_symbols(path: str | Path) -> np.ndarray:
     """Gene symbols of a dataset file, without loading its arrays."""

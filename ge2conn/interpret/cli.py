@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ge2conn.data.errors import DatasetError
-from ge2conn.interpret.checkpoint import CheckpointError
+from ge2conn.inference.checkpoint import CheckpointError
 from ge2conn.interpret.embeddings import PROJECTION_METHODS
 from ge2conn.interpret.explain import explain
 

@@ -25,6 +25,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from ge2conn.inference.checkpoint import CheckpointError, load_checkpoint
 from ge2conn.interpret.attention import (
     TokenLayout,
     global_attention_figure,
@@ -32,7 +33,7 @@ from ge2conn.interpret.attention import (
     region_attention,
     top_tokens,
 )
-from ge2conn.interpret.checkpoint import CheckpointError, RegionData, load_checkpoint, load_regions
+from ge2conn.interpret.checkpoint import RegionData, load_regions
 from ge2conn.interpret.embeddings import (
     RepresentationSummary,
     embedding_map_figure,
@@ -124,14 +125,16 @@ def explain(
     task, hparams = loaded.task, loaded.datamodule_hparams
     dataset = dataset or hparams.get("dataset")
     if not dataset:
-        raise CheckpointError(f"{checkpoint}: records no dataset; pass --dataset")
+        raise CheckpointError(checkpoint, "datamodule_hyper_parameters/dataset", "records no dataset",
+                              "pass --dataset")
     regions = load_regions(dataset, hparams.get("gene_list"), hparams.get("structures"))
     expected = int(task.hparams.get("num_genes", regions.expression.shape[1]))
     if regions.expression.shape[1] != expected and task.network.has_embeddings:
         raise CheckpointError(
-            f"{checkpoint}: the model takes {expected} genes but {regions.path} gives "
-            f"{regions.expression.shape[1]}; explain it on the dataset (and gene list) it "
-            "was trained with"
+            checkpoint,
+            "num_genes",
+            f"the model takes {expected} genes but {regions.path} gives {regions.expression.shape[1]}",
+            "explain it on the dataset (and gene list) it was trained with",
         )
     folder = Path(output)
     folder.mkdir(parents=True, exist_ok=True)

@@ -13,15 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ge2conn.data.alignment import TooFewSharedGenesError, shared_genes
 from ge2conn.data.datamodule import EdgePairDataModule
 from ge2conn.data.format import BrainDataset
 from ge2conn.data.splits import validation_size
 from ge2conn.experiments.transfer import main, plan_transfer
-from ge2conn.experiments.transfer_data import (
-    TooFewSharedGenesError,
-    load_target,
-    shared_genes,
-)
+from ge2conn.experiments.transfer_data import load_target
 from ge2conn.nulls import ensure_nulls
 
 CONFIGS = ["--config", "configs/cm.yaml", "--config", "configs/trainer/cpu.yaml"]

@@ -17,9 +17,10 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[2] / "ge2conn"
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("entry point", ("ge2conn.main", "ge2conn.__main__", "ge2conn")),
     ("commands", ("ge2conn.data.cli", "ge2conn.nulls.cli", "ge2conn.experiments.cli",
-                  "ge2conn.interpret.cli")),
+                  "ge2conn.interpret.cli", "ge2conn.inference.cli")),
     ("applications", ("ge2conn.experiments", "ge2conn.interpret")),
     ("api", ("ge2conn.api",)),
+    ("inference", ("ge2conn.inference",)),
     ("lightning", ("ge2conn.models", "ge2conn.callbacks", "ge2conn.data.datamodule")),
     ("components", ("ge2conn.nn", "ge2conn.metrics", "ge2conn.nulls", "ge2conn.figures", "ge2conn.plotting")),
     ("data", ("ge2conn.data",)),
