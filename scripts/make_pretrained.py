@@ -42,7 +42,12 @@ from ge2conn.data.catalog import resolve_dataset  # noqa: E402
 from ge2conn.data.errors import DatasetError  # noqa: E402
 from ge2conn.data.format import BrainDataset  # noqa: E402
 from ge2conn.data.genes import load_gene_reference, match_genes  # noqa: E402
-from ge2conn.inference import load_model, read_checkpoint, training_genes_entry  # noqa: E402
+from ge2conn.inference import (  # noqa: E402
+    DEFAULT_MAX_MISSING_FRACTION,
+    load_model,
+    read_checkpoint,
+    training_genes_entry,
+)
 from ge2conn.inference.inputs import dataset_tables  # noqa: E402
 from ge2conn.nulls import ensure_nulls  # noqa: E402
 from ge2conn.utils.atomic import atomic_output  # noqa: E402
@@ -223,8 +228,13 @@ def cross_atlas(checkpoints: dict[str, Path], trained_on: str) -> list[dict[str,
         for role, model in models.items():
             try:
                 prediction = model.predict_connectome(expression, coordinates)
-            except DatasetError as error:
-                row["status"] = f"not evaluable: {error.problem}"
+            except DatasetError:
+                alignment = model.align(expression.columns.astype(str).tolist(), max_missing_fraction=1.0)
+                found = alignment.model_genes.size - len(alignment.missing_genes)
+                row["status"] = (
+                    f"not evaluable: has {found:,} of the model's {alignment.model_genes.size:,} genes "
+                    f"({alignment.missing_fraction:.0%} missing > {DEFAULT_MAX_MISSING_FRACTION:.0%})"
+                )
                 break
             position = {label: index for index, label in enumerate(brain.region_labels.tolist())}
             order = np.asarray([position[label] for label in prediction.labels.tolist()])
@@ -338,18 +348,32 @@ AHBA expression and MNI centroids but no FC, and comparing it with the chance an
 
 
 def write_table() -> Path:
-    """Rewrite ``checkpoints/cross_atlas.md`` from the cards of every shipped checkpoint."""
+    """Rewrite ``checkpoints/cross_atlas.md`` (models and cross-atlas tables) from the shipped cards."""
+    models = [
+        "| model | trained on | genes | size | test r: true / null brain / distance | card |",
+        "|---|---|---|---|---|---|",
+    ]
+    cross = list(CROSS_ATLAS_HEADER)
+    for path in sorted(CHECKPOINTS.glob("*.ckpt")):
+        card = read_checkpoint(path).get("ge2conn_card")
+        if not card:
+            continue
+        models.append(
+            f"| `{path.stem}` | {SPECS[path.stem].dataset} | {card['genes']:,} | "
+            f"{path.stat().st_size / 1e6:.1f} MB | {card['test_pearson_true']:.2f} / "
+            f"{card['test_pearson_null']:.2f} / {card['test_distance']['pearson']:.2f} | "
+            f"[{path.stem}.md](checkpoints/{path.stem}.md) |"
+        )
+        cross += cross_atlas_lines(path.stem, card["cross_atlas"])
     lines = [
-        "# Cross-atlas prediction of the shipped models",
+        "# Shipped models and their cross-atlas prediction",
         "",
         "Made by `scripts/make_pretrained.py --table` from the cards in the checkpoints.",
         "",
-        *CROSS_ATLAS_HEADER,
+        *models,
+        "",
+        *cross,
     ]
-    for path in sorted(CHECKPOINTS.glob("*.ckpt")):
-        card = read_checkpoint(path).get("ge2conn_card")
-        if card:
-            lines += cross_atlas_lines(path.stem, card["cross_atlas"])
     destination = CHECKPOINTS / "cross_atlas.md"
     with atomic_output(destination) as temporary:
         temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
