@@ -362,7 +362,7 @@ def write_table() -> Path:
             f"| `{path.stem}` | {SPECS[path.stem].dataset} | {card['genes']:,} | "
             f"{path.stat().st_size / 1e6:.1f} MB | {card['test_pearson_true']:.2f} / "
             f"{card['test_pearson_null']:.2f} / {card['test_distance']['pearson']:.2f} | "
-            f"[{path.stem}.md](checkpoints/{path.stem}.md) |"
+            f"[{path.stem}.md]({path.stem}.md) |"
         )
         cross += cross_atlas_lines(path.stem, card["cross_atlas"])
     lines = [

@@ -131,10 +131,9 @@ def models_main(argv: list[str]) -> int:
     if not models:
         print(f"no checkpoints found in {[str(folder) for folder in checkpoint_folders()]}")
         return 0
-    table = Table(
-        title="ge2conn pretrained models (load: ge2conn.load_model(NAME); ge2conn predict --ckpt_path NAME)"
-    )
-    for column in ("name", "model", "trained on", "genes", "test r true / null", "size", "card"):
+    table = Table(title="ge2conn pretrained models")
+    table.add_column("name", no_wrap=True)
+    for column in ("model", "trained on", "genes", "test r true / null", "size", "card"):
         table.add_column(column)
     for model in models:
         card = model.card
@@ -147,13 +146,19 @@ def models_main(argv: list[str]) -> int:
         table.add_row(
             model.name,
             str(card.get("model", "–")),
-            str(card.get("training_data", "–")),
-            f"{model.num_genes:,}" + ("" if model.records_genes else " (needs its dataset built)"),
+            str(card.get("training_data", "–")).split(" ", 1)[0],
+            f"{model.num_genes:,}" + ("" if model.records_genes else "*"),
             metrics,
             f"{model.size_bytes / 1e6:.1f} MB",
             card_file.name if card_file else "–",
         )
-    Console(width=max(Console().width, 140)).print(table)
+    console = Console(width=max(Console().width, 150))
+    console.print(table)
+    console.print(
+        "load one with ge2conn.load_model(NAME) or `ge2conn predict --ckpt_path NAME ...`; "
+        "* the checkpoint does not record its genes: its training dataset must be built here",
+        highlight=False,
+    )
     return 0
 
 
