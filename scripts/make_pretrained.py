@@ -100,13 +100,13 @@ SPECS = {
         "dk82",
         "common",
         (256, 128),
-        "MLP+coords on the 239 genes common to DK, Schaefer-100/300 and Glasser-360: trained on DK",
+        "MLP+coords on the 238 genes common to DK, Schaefer-100/300 and Glasser-360: trained on DK",
     ),
     "mlp_coords_schaefer100_common": PretrainedSpec(
         "schaefer100",
         "common",
         (256, 128),
-        "MLP+coords on the 239 genes common to DK, Schaefer-100/300 and Glasser-360: trained on Schaefer-100",
+        "MLP+coords on the 238 genes common to DK, Schaefer-100/300 and Glasser-360: trained on Schaefer-100",
     ),
 }
 LICENCES = {
