@@ -66,7 +66,7 @@ def smt_checkpoint(
 @pytest.fixture(scope="module")
 def smt_output(tmp_path_factory: pytest.TempPathFactory, smt_checkpoint: Path) -> Path:
     output = tmp_path_factory.mktemp("smt_explain")
-    assert main([str(smt_checkpoint), "--output", str(output), "--top", "3"]) == 0
+    assert main([str(smt_checkpoint), "--output", str(output), "--top", "3", "--heads", "--edges", "10"]) == 0
     return output
 
 
@@ -105,6 +105,10 @@ def test_smt_exports_every_file(smt_output: Path, synthetic: BrainDataset) -> No
         "top_tokens.csv",
         "attention_global.png",
         "attention_by_network.png",
+        "attention_last_layer_heads.npy",
+        "attention_heads.png",
+        "predicted_connectome.npy",
+        "glass_brain_predicted.png",
     ]
     for name in expected:
         assert (smt_output / name).stat().st_size > 0, name
@@ -112,7 +116,17 @@ def test_smt_exports_every_file(smt_output: Path, synthetic: BrainDataset) -> No
     assert [row["label"] for row in regions] == synthetic.region_labels.tolist()
     num_tokens = -(-synthetic.num_genes // TOKEN_SIZE) + 1
     assert np.load(smt_output / "embeddings.npy").shape == (synthetic.num_regions, num_tokens * 3)
-    assert json.loads((smt_output / "summary.json").read_text())["limitations"] == []
+    summary = json.loads((smt_output / "summary.json").read_text())
+    assert summary["model"] == "SMT+[CLS]"
+    # The synthetic atlas has no conte69 parcellation: the glass brain only, and the summary says why.
+    assert len(summary["limitations"]) == 1 and "no surface maps" in summary["limitations"][0]
+    predicted = np.load(smt_output / "predicted_connectome.npy")
+    assert predicted.shape == (synthetic.num_regions,) * 2
+    np.testing.assert_allclose(predicted, predicted.T)
+    assert np.isnan(np.diag(predicted)).all()
+    heads = np.load(smt_output / "attention_last_layer_heads.npy")
+    np.testing.assert_allclose(heads.mean(axis=0), np.load(smt_output / "attention_last_layer_global.npy"),
+                               atol=1e-5)
 
 
 def test_attention_maps_are_averages_of_row_stochastic_maps(
@@ -153,9 +167,10 @@ def test_top_tokens_name_their_genes(smt_output: Path, synthetic: BrainDataset) 
 
 def test_silhouette_matches_definition(smt_output: Path, synthetic: BrainDataset) -> None:
     rows = {row["representation"]: row for row in _read_csv(smt_output / "silhouette.csv")}
-    assert set(rows) == {"SMTTask embedding", "embedding without [CLS]", "raw expression", "MNI coordinates"}
+    assert set(rows) == {"SMT+[CLS] embedding", "embedding without [CLS]", "raw expression",
+                         "MNI coordinates"}
     embeddings = np.load(smt_output / "embeddings.npy").astype(np.float64)
-    assert float(rows["SMTTask embedding"]["silhouette"]) == pytest.approx(
+    assert float(rows["SMT+[CLS] embedding"]["silhouette"]) == pytest.approx(
         _numpy_silhouette(embeddings, synthetic.network), abs=1e-5
     )
     assert float(rows["raw expression"]["silhouette"]) == pytest.approx(
@@ -193,7 +208,7 @@ def test_mlp_says_what_it_cannot_do(
     task = MLPTask(num_genes=synthetic.num_genes, hidden_sizes=[8])
     checkpoint = _save_checkpoint(task, tmp_path / "mlp.ckpt", synthetic_path, class_path=None)
     assert load_checkpoint(checkpoint).class_name == "MLPTask"
-    assert main([str(checkpoint), "--output", str(tmp_path / "out")]) == 0
+    assert main([str(checkpoint), "--output", str(tmp_path / "out"), "--no-brains"]) == 0
     message = capsys.readouterr().err
     assert "no attention layers" in message and "no region embedding" in message
     assert not (tmp_path / "out" / "embeddings.npy").exists()

@@ -1,23 +1,32 @@
-"""Log connectome figures (true vs predicted heatmaps and a scatter plot) to TensorBoard."""
+"""Log connectome figures (true | predicted | residual by network, density scatter) to TensorBoard.
+
+Also keeps TensorBoard's ``hp_metric`` meaningful: the Pearson r of the latest validation epoch, then of the
+test set (Lightning's placeholder is -1, which the HParams tab would otherwise show).
+"""
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
+from pathlib import Path
+from typing import Any
+
+import numpy as np
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.loggers import TensorBoardLogger
 
 from ge2conn.callbacks.edge_predictions import EdgePredictionCollector
-from ge2conn.plotting import connectome_figure
+from ge2conn.figures import RegionLayout, connectome_figure, figure_to_rgb
+from ge2conn.figures.names import dataset_quantity, model_display_name, run_title
 
 
 class ConnectomeFigures(EdgePredictionCollector):
     """At the end of validation (every ``every_n_epochs``) and of testing, log a connectome figure.
 
-    Figures go to the TensorBoard logger under ``figures/val_connectome`` and ``figures/test_connectome``;
-    other loggers are skipped.
+    Figures go to the TensorBoard logger under ``figures/val_connectome`` and ``figures/test_connectome``
+    (see :func:`ge2conn.figures.connectome_figure`); other loggers are skipped. Epochs are numbered as
+    Lightning's progress bar numbers them (0-based: ``epoch 19/19`` is the last of 20).
 
     Args:
-        every_n_epochs: Validation figure frequency (the test figure is always drawn).
+        every_n_epochs: Validation figure frequency (the test figure is always drawn); 0: only the last epoch.
     """
 
     def __init__(self, every_n_epochs: int = 10) -> None:
@@ -33,18 +42,30 @@ class ConnectomeFigures(EdgePredictionCollector):
         if not trainer.is_global_zero or columns["rows"].numel() == 0:
             return
         arrays = {key: value.detach().float().cpu().numpy() for key, value in columns.items()}
+        layout, quantity, title = _describe(trainer, pl_module, stage)
         figure = connectome_figure(
             arrays["rows"].astype(int),
             arrays["cols"].astype(int),
             arrays["prediction"],
             arrays["target"],
-            title=f"{stage}, epoch {trainer.current_epoch}",
+            layout=layout,
+            title=title,
+            quantity=quantity,
         )
+        image = figure_to_rgb(figure)
         for logger in loggers:
-            logger.experiment.add_figure(
-                f"figures/{stage}_connectome", figure, global_step=trainer.global_step
+            logger.experiment.add_image(
+                f"figures/{stage}_connectome", image, global_step=trainer.global_step, dataformats="HWC"
             )
-        plt.close(figure)
+
+    @staticmethod
+    def _log_hp_metric(trainer: Trainer, stage: str) -> None:
+        value = trainer.callback_metrics.get(f"{stage}/pearson")
+        if value is None or not trainer.is_global_zero:
+            return
+        for logger in trainer.loggers:
+            if isinstance(logger, TensorBoardLogger):
+                logger.log_metrics({"hp_metric": float(value)}, step=trainer.global_step)
 
     def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         """Draw the validation figure every ``every_n_epochs`` epochs and at the last epoch."""
@@ -55,6 +76,42 @@ class ConnectomeFigures(EdgePredictionCollector):
         if last or (self.every_n_epochs > 0 and epoch % self.every_n_epochs == 0):
             self._log(trainer, pl_module, "val")
 
+    def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """``hp_metric`` = this epoch's validation Pearson r (after the metrics are logged)."""
+        if not trainer.sanity_checking:
+            self._log_hp_metric(trainer, "val")
+
     def on_test_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         """Always draw the test figure."""
         self._log(trainer, pl_module, "test")
+
+    def on_test_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """``hp_metric`` = the test Pearson r."""
+        self._log_hp_metric(trainer, "test")
+
+
+def _describe(
+    trainer: Trainer, pl_module: LightningModule, stage: str
+) -> tuple[RegionLayout | None, str, str]:
+    """The region layout, the quantity label and the title of a figure (model, dataset, split, fold)."""
+    datamodule: Any = getattr(trainer, "datamodule", None)
+    model = model_display_name(type(pl_module).__name__, dict(pl_module.hparams))
+    metadata = getattr(datamodule, "region_metadata", None)
+    if datamodule is None or metadata is None:
+        return None, "FC", f"{model}: {stage}"
+    names = np.asarray(metadata.network_names, dtype=str)
+    sides = np.asarray(["L", "R", "M"])[np.asarray(metadata.hemisphere_codes)]  # code -1 (midline) -> "M"
+    layout = RegionLayout(names[np.asarray(metadata.network_codes)], sides)
+    hparams = dict(getattr(datamodule, "hparams", {}))
+    path = Path(datamodule.dataset_path)
+    if stage == "val":
+        last = (trainer.max_epochs or 0) - 1
+        moment = f"validation regions, epoch {trainer.current_epoch}/{last}"
+    else:
+        moment = f"test regions, after {trainer.current_epoch} epochs"
+    if hparams.get("null_rank") is not None:
+        moment += f" (null brain {hparams['null_rank']})"
+    split = str(hparams.get("split", "random"))
+    split_round, fold = int(hparams.get("split_round", 0)), int(hparams.get("fold", 0))
+    title = run_title(model, path.stem, split, split_round, fold, moment)
+    return layout, dataset_quantity(path), title

@@ -219,6 +219,7 @@ def execute_run(job: CellJob, variant: str, hyperparameters: dict[str, Any]) -> 
         "split_seed": config.seed,
         **summary,
         "cpu_time_s": cpu_time,
+        "num_parameters": sum(parameter.numel() for parameter in result.task.parameters()),
         "metrics": metrics,
         "hyperparameters": hyperparameters,
         "model_hparams": {key: value for key, value in dict(result.task.hparams).items()

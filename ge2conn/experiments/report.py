@@ -10,7 +10,9 @@ in several folders that are merged here) and writes:
 - ``significance.md/.csv``: per model, the Wilcoxon signed-rank test of true vs null Pearson r over the
   outer splits that have both (two-sided; statistic, p, number of pairs);
 - ``failures.md``: failed runs with their errors (only when there are some);
-- ``figures/``: true-vs-null bars per dataset and split, and one test-set reconstruction per model.
+- ``figures/``: true-vs-null bars with 95% CIs, per-network gains and parameters vs performance per dataset
+  and split, and one test-set reconstruction per model (:mod:`ge2conn.experiments.report_figures`);
+- ``report.html``: one self-contained page with the tables and the figures (images inlined).
 
 Means and SDs ignore NaN values (a stratum with too few edges reports NaN); SD is the sample SD (ddof=1),
 so it is empty for a single split. Tables are grouped by dataset, then split type.
@@ -305,8 +307,15 @@ def write_report(runs: Path | Sequence[Path], output: Path | None = None, figure
                                                             "variant", "error"], lines)) + "\n"
         (destination / "failures.md").write_text(text)
         written.append(destination / "failures.md")
+    drawn: list[Path] = []
     if figures:
         from ge2conn.experiments.report_figures import draw_figures
 
-        written += draw_figures(records, table1, order, destination / "figures")
+        drawn = draw_figures(records, table1, order, destination / "figures")
+        written += drawn
+    from ge2conn.experiments.report_html import write_html_report
+
+    experiment = str(records[0].get("experiment") or destination.name)
+    tables = [destination / name for name in ("table1.md", "table2.md", "significance.md", "failures.md")]
+    written.append(write_html_report(destination, f"ge2conn experiment {experiment}", tables, drawn))
     return written

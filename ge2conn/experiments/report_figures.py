@@ -1,4 +1,14 @@
-"""Figures of an experiment report: true-vs-null bars and example test-set reconstructions."""
+"""Figures of an experiment report (written to ``figures/`` beside ``table1.md``).
+
+- ``true_vs_null_<dataset>_<split>.png``: mean test Pearson r per model with 95% confidence intervals over the
+  outer splits, true beside null expression, each split a dot, the paired Wilcoxon p above (paper Fig. 2C);
+- ``network_gain_<dataset>_<split>.png``: per model and Yeo network, the intra-network test r of true minus
+  null expression (paper Fig. 5B; the r itself when a model has no null runs);
+- ``parameters_<dataset>_<split>.png``: trainable parameter count against test r (paper Fig. 5C; runs that
+  recorded ``num_parameters``);
+- ``reconstruction_<dataset>_<model>.png``: true | predicted | residual test connectome of one run per model
+  (:func:`ge2conn.figures.connectome_figure`).
+"""
 
 from __future__ import annotations
 
@@ -8,56 +18,218 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib import colormaps
+from matplotlib.figure import Figure
+from scipy import stats
 
+from ge2conn.data.catalog import resolve_dataset
+from ge2conn.data.region_table import RegionTable
 from ge2conn.experiments.storage import PREDICTIONS_FILE
-from ge2conn.plotting import connectome_figure, plt
+from ge2conn.figures import RegionLayout, connectome_figure, new_figure, save_figure
+from ge2conn.figures.connectome import YEO7_ORDER
+from ge2conn.figures.names import dataset_quantity, run_title
+
+COLOURS = {"true": "tab:blue", "null": "0.6"}
 
 
 def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")
 
 
-def true_vs_null_figure(rows: list[dict[str, Any]], records: list[dict[str, Any]], title: str) -> Any:
-    """Bars of mean test Pearson r (± SD) per model, true beside null, with each split as a dot.
+def confidence_interval(values: list[float], level: float = 0.95) -> tuple[float, float]:
+    """Mean and half-width of the t confidence interval of the mean (half-width NaN for < 2 values)."""
+    finite = np.asarray([value for value in values if value is not None and math.isfinite(value)],
+                        dtype=float)
+    if finite.size == 0:
+        return math.nan, math.nan
+    if finite.size < 2:
+        return float(finite.mean()), math.nan
+    half = stats.t.ppf(0.5 + level / 2, finite.size - 1) * finite.std(ddof=1) / math.sqrt(finite.size)
+    return float(finite.mean()), float(half)
+
+
+def _values(records: list[dict[str, Any]], row: dict[str, Any], variant: str, metric: str) -> list[float]:
+    found = [record["metrics"].get(metric) for record in records
+             if (record["dataset"], record["split"], record["model"], record["variant"])
+             == (row["dataset"], row["split"], row["model"], variant)]
+    return [float(value) for value in found if value is not None and math.isfinite(float(value))]
+
+
+def true_vs_null_figure(rows: list[dict[str, Any]], records: list[dict[str, Any]], title: str) -> Figure:
+    """Bars of mean test Pearson r per model (95% CI over splits), true beside null, each split a dot.
 
     Args:
         rows: Table 1 rows of one dataset and split (see :func:`ge2conn.experiments.report.table_rows`).
-        records: The runs (for the per-split dots).
+        records: The runs (for the per-split dots and the intervals).
         title: Figure title.
 
     Returns:
-        The matplotlib figure.
+        The figure.
     """
-    figure, axis = plt.subplots(figsize=(max(6.0, 0.9 * len(rows) + 2), 4.2), constrained_layout=True)
+    figure = new_figure(max(6.5, 0.85 * len(rows) + 2.5), 4.6)
+    axis = figure.add_subplot()
     positions = np.arange(len(rows))
     width = 0.38
-    for offset, variant, colour in ((-width / 2, "true", "tab:blue"), (width / 2, "null", "tab:grey")):
-        means = [row[f"pearson_{variant}_mean"] for row in rows]
-        sds = [row[f"pearson_{variant}_sd"] if math.isfinite(row[f"pearson_{variant}_sd"]) else 0.0
-               for row in rows]
-        axis.bar(positions + offset, means, width, yerr=sds, color=colour, alpha=0.8,
-                 label=f"{variant} expression", capsize=3)
+    splits = 0
+    for offset, variant in ((-width / 2, "true"), (width / 2, "null")):
         for index, row in enumerate(rows):
-            values = [record["metrics"].get("test/pearson") for record in records
-                      if (record["dataset"], record["split"], record["model"], record["variant"])
-                      == (row["dataset"], row["split"], row["model"], variant)]
-            values = [value for value in values if value is not None]
-            axis.scatter(np.full(len(values), index + offset), values, s=9, color="black", zorder=3)
+            values = _values(records, row, variant, "test/pearson")
+            splits = max(splits, len(values))
+            if not values:
+                continue
+            mean, half = confidence_interval(values)
+            axis.bar(index + offset, mean, width, color=COLOURS[variant], alpha=0.85,
+                     yerr=None if math.isnan(half) else half, capsize=3,
+                     label=f"{variant} expression" if index == 0 or variant == "null" else None)
+            axis.scatter(np.full(len(values), index + offset), values, s=9, color="black", zorder=3,
+                         label="one outer split" if index == 0 and variant == "true" else None)
+        handles, labels = axis.get_legend_handles_labels()
+        unique = dict(zip(labels, handles, strict=True))
+        axis.legend(unique.values(), unique.keys(), frameon=False, fontsize=8, loc="lower right")
+    low, high = axis.get_ylim()
+    axis.set_ylim(low, high + 0.08 * (high - low))
+    for index, row in enumerate(rows):
+        p = row.get("wilcoxon_p", math.nan)
+        if p is not None and math.isfinite(p):
+            axis.text(index, high, f"p={p:.2g}", ha="center", va="bottom", fontsize=7)
     axis.set_xticks(positions, [row["model_name"] for row in rows], rotation=35, ha="right")
-    axis.set_ylabel("test Pearson r")
+    axis.set_ylabel("test Pearson r (held-out regions' edges)")
     axis.axhline(0.0, color="black", linewidth=0.6)
-    axis.set_title(title, fontsize=10)
-    axis.legend(frameon=False)
+    axis.set_title(f"{title}\nbars: mean with 95% CI over {splits} outer splits; p: paired Wilcoxon, "
+                   "true vs null", fontsize=9)
     return figure
+
+
+def network_correlations(record: dict[str, Any], networks: list[str]) -> np.ndarray:
+    """Test Pearson r of one run over the edges touching each network (NaN below 10 edges or no data).
+
+    Computed from the run's ``predictions.npz`` and its regions' networks: an edge counts for a network
+    when either end is in it, so every network has enough held-out edges even with few test regions.
+    """
+    layout = region_layout(record)
+    path = Path(record["folder"]) / PREDICTIONS_FILE
+    result = np.full(len(networks), np.nan)
+    if layout is None or not path.exists():
+        return result
+    with np.load(path) as arrays:
+        rows, cols = arrays["rows"], arrays["cols"]
+        prediction, target = arrays["prediction"], arrays["target"]
+    if max(rows.max(initial=0), cols.max(initial=0)) >= layout.network.size:
+        return result
+    for index, name in enumerate(networks):
+        chosen = (layout.network[rows] == name) | (layout.network[cols] == name)
+        if chosen.sum() >= 10 and np.std(target[chosen]) > 0 and np.std(prediction[chosen]) > 0:
+            result[index] = float(np.corrcoef(target[chosen], prediction[chosen])[0, 1])
+    return result
+
+
+def network_gain_figure(
+    rows: list[dict[str, Any]], records: list[dict[str, Any]], title: str
+) -> Figure | None:
+    """Heatmap per model and network of the test r gain of true over null expression (None: no data).
+
+    Each cell is the mean over outer splits of r on the test edges touching the network
+    (:func:`network_correlations`), true minus null; models without null runs show their r instead.
+    """
+    cells = {(row["dataset"], row["split"], row["model"]) for row in rows}
+    selected = [record for record in records
+                if (record["dataset"], record["split"], record["model"]) in cells]
+    layouts = [region_layout(record) for record in selected[:1]]
+    if not selected or layouts[0] is None:
+        return None
+    present = set(layouts[0].network.tolist())
+    networks = [name for name in YEO7_ORDER if name in present] + sorted(present - set(YEO7_ORDER))
+    gains = np.full((len(rows), len(networks)), np.nan)
+    raw = np.zeros(len(rows), dtype=bool)
+    for row_index, row in enumerate(rows):
+        means = {}
+        for variant in ("true", "null"):
+            runs = [record for record in selected
+                    if (record["model"], record["variant"]) == (row["model"], variant)]
+            stack = np.asarray([network_correlations(record, networks) for record in runs])
+            stack = stack.reshape(-1, len(networks))
+            counts = np.isfinite(stack).sum(axis=0)
+            means[variant] = np.where(counts > 0, np.nansum(stack, axis=0) / np.maximum(counts, 1), np.nan)
+        raw[row_index] = not np.isfinite(means["null"]).any()
+        gains[row_index] = means["true"] if raw[row_index] else means["true"] - means["null"]
+    if not np.isfinite(gains).any():
+        return None
+    limit = float(np.nanmax(np.abs(gains)))
+    figure = new_figure(0.95 * len(networks) + 3.6, 0.42 * len(rows) + 1.9)
+    axis = figure.add_subplot()
+    colours = colormaps["RdBu_r"].with_extremes(bad="0.85")
+    image = axis.imshow(np.ma.masked_invalid(gains), cmap=colours, vmin=-limit, vmax=limit, aspect="auto")
+    for (row_index, column), value in np.ndenumerate(gains):
+        if math.isfinite(value):
+            axis.text(column, row_index, f"{value:+.2f}", ha="center", va="center", fontsize=7,
+                      color="white" if abs(value) > 0.6 * limit else "black")
+    axis.set_xticks(range(len(networks)), networks, rotation=30, ha="right", fontsize=8)
+    axis.set_yticks(range(len(rows)), [row["model_name"] + (" (r; no null)" if flag else "")
+                                       for row, flag in zip(rows, raw, strict=True)], fontsize=8)
+    figure.colorbar(image, ax=axis, label="Δ test r, true − null")
+    axis.set_title(f"{title}\ntest edges touching each network, mean over outer splits", fontsize=9)
+    return figure
+
+
+def parameters_figure(
+    rows: list[dict[str, Any]], records: list[dict[str, Any]], title: str
+) -> Figure | None:
+    """Parameter count (log) against mean test r with 95% CIs, one point per model (None: no counts)."""
+    points = []
+    for row in rows:
+        counts = [int(record["num_parameters"]) for record in records
+                  if (record["dataset"], record["split"], record["model"], record["variant"])
+                  == (row["dataset"], row["split"], row["model"], "true") and record.get("num_parameters")]
+        if counts:
+            mean, half = confidence_interval(_values(records, row, "true", "test/pearson"))
+            points.append((row["model_name"], float(np.median(counts)), mean, half))
+    if not points:
+        return None
+    figure = new_figure(6.4, 4.4)
+    axis = figure.add_subplot()
+    for name, count, mean, half in points:
+        axis.errorbar(count, mean, yerr=None if math.isnan(half) else half, fmt="o", capsize=3,
+                      color="tab:blue")
+        axis.annotate(name, (count, mean), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    axis.set_xscale("log")
+    axis.set_xlabel("trainable parameters (log scale)")
+    axis.set_ylabel("test Pearson r (mean, 95% CI)")
+    axis.set_title(title, fontsize=9)
+    return figure
+
+
+def region_layout(record: dict[str, Any]) -> RegionLayout | None:
+    """Networks and hemispheres of a run's regions, in the datamodule's order (None when unavailable)."""
+    settings = (record.get("config") or {}).get("settings") or {}
+    try:
+        table = RegionTable.read(resolve_dataset(settings.get("data.dataset", record["dataset"])))
+    except Exception:  # noqa: BLE001 - a figure without network labels beats no figure
+        return None
+    keep = table.has_expression.copy()
+    if settings.get("data.structures"):
+        keep &= np.isin(table.structure, settings["data.structures"])
+    return RegionLayout(np.asarray(table.network)[keep], np.asarray(table.hemisphere)[keep])
+
+
+def reconstruction_figure(run: dict[str, Any], name: str) -> Figure:
+    """True | predicted | residual test connectome of one run, from its ``predictions.npz``."""
+    layout = region_layout(run)
+    with np.load(Path(run["folder"]) / PREDICTIONS_FILE) as arrays:
+        columns = {key: arrays[key] for key in ("rows", "cols", "prediction", "target")}
+    if layout is not None and max(columns["rows"].max(), columns["cols"].max()) >= layout.network.size:
+        layout = None
+    try:
+        quantity = dataset_quantity(resolve_dataset(run["dataset"]))
+    except Exception:  # noqa: BLE001
+        quantity = "FC"
+    title = run_title(name, run["dataset"], run["split"], run["round"], run["fold"], "test regions")
+    return connectome_figure(columns["rows"], columns["cols"], columns["prediction"], columns["target"],
+                             layout=layout, title=title, quantity=quantity)
 
 
 def draw_figures(records: list[dict[str, Any]], table1: list[dict[str, Any]], order: list[tuple[str, str]],
                  folder: Path) -> list[Path]:
-    """Write the report figures.
-
-    - ``true_vs_null_<dataset>_<split>.png`` for every dataset and split;
-    - ``reconstruction_<dataset>_<model>.png``: the true-expression run of the first split type, lowest
-      round and fold, drawn by :func:`ge2conn.plotting.connectome_figure` from its ``predictions.npz``.
+    """Write the report figures (see the module docstring).
 
     Args:
         records: The runs.
@@ -68,15 +240,17 @@ def draw_figures(records: list[dict[str, Any]], table1: list[dict[str, Any]], or
     Returns:
         The files written.
     """
-    folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for dataset, split in dict.fromkeys((row["dataset"], row["split"]) for row in table1):
         rows = [row for row in table1 if (row["dataset"], row["split"]) == (dataset, split)]
-        figure = true_vs_null_figure(rows, records, f"{dataset}, {split} split: true vs null expression")
-        path = folder / f"true_vs_null_{_safe(dataset)}_{split}.png"
-        figure.savefig(path, dpi=120)
-        plt.close(figure)
-        written.append(path)
+        stem = f"{_safe(dataset)}_{split}"
+        drawers = (("true_vs_null", true_vs_null_figure, "test r, true vs null expression"),
+                   ("network_gain", network_gain_figure, "test r gain over the null brain, per network"),
+                   ("parameters", parameters_figure, "parameters vs performance"))
+        for prefix, draw, what in drawers:
+            figure = draw(rows, records, f"{dataset}, {split} split: {what}")
+            if figure is not None:
+                written.append(save_figure(figure, folder / f"{prefix}_{stem}.png"))
     for dataset in dict.fromkeys(record["dataset"] for record in records):
         for key, name in order:
             runs = sorted((record for record in records
@@ -85,16 +259,8 @@ def draw_figures(records: list[dict[str, Any]], table1: list[dict[str, Any]], or
                            and (Path(record["folder"]) / PREDICTIONS_FILE).exists()),
                           key=lambda record: (record["split"] != "random", record["split"], record["round"],
                                               record["fold"]))
-            if not runs:
-                continue
-            run = runs[0]
-            with np.load(Path(run["folder"]) / PREDICTIONS_FILE) as arrays:
-                title = (f"{name} on {dataset}: {run['split']} split, round {run['round']}, "
-                         f"fold {run['fold']} (test regions)")
-                figure = connectome_figure(arrays["rows"], arrays["cols"], arrays["prediction"],
-                                           arrays["target"], title=title)
-            path = folder / f"reconstruction_{_safe(dataset)}_{_safe(key)}.png"
-            figure.savefig(path, dpi=110)
-            plt.close(figure)
-            written.append(path)
+            if runs:
+                figure = reconstruction_figure(runs[0], name)
+                path = folder / f"reconstruction_{_safe(dataset)}_{_safe(key)}.png"
+                written.append(save_figure(figure, path))
     return written

@@ -15,12 +15,10 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from ge2conn.figures import new_figure, save_figure
 
 MATRIX_METRICS = ("pearson", "mse", "geodesic")
 RESULT_COLUMNS = [
@@ -137,13 +135,11 @@ def write_report(
                     )
         written.append(path)
     figure = transfer_figure(rows, names, title)
-    written.append(output / "transfer_matrix.png")
-    figure.savefig(written[-1], dpi=130)
-    plt.close(figure)
+    written.append(save_figure(figure, output / "transfer_matrix.png"))
     return written
 
 
-def transfer_figure(rows: list[TransferRow], names: list[str], title: str) -> plt.Figure:
+def transfer_figure(rows: list[TransferRow], names: list[str], title: str) -> Figure:
     """Pearson r of every source → target pair: true, null and their difference, annotated.
 
     Args:
@@ -167,9 +163,8 @@ def transfer_figure(rows: list[TransferRow], names: list[str], title: str) -> pl
         overlap[names.index(result.source), names.index(result.target)] |= result.shared_regions > 0
     finite = np.concatenate([matrix[np.isfinite(matrix)] for _, matrix, _ in panels[:2]] + [np.zeros(1)])
     low, high = float(finite.min()), float(max(finite.max(), 1e-6))
-    figure, axes = plt.subplots(
-        1, len(panels), figsize=(4.6 * len(panels) + 0.8, 4.4), squeeze=False, constrained_layout=True
-    )
+    figure = new_figure(4.6 * len(panels) + 0.8, 4.4)
+    axes = figure.subplots(1, len(panels), squeeze=False)
     for axis, (name, matrix, colours) in zip(axes[0], panels, strict=True):
         if colours == "RdBu_r":
             # A floor of 0.1 keeps differences that small pale instead of saturating the scale.
@@ -193,7 +188,8 @@ def transfer_figure(rows: list[TransferRow], names: list[str], title: str) -> pl
         axis.set_xlabel("target")
         axis.set_ylabel("source")
         axis.set_title(f"Pearson r: {name}", fontsize=10)
-        plt.colorbar(image, ax=axis, fraction=0.046, pad=0.04)
+        figure.colorbar(image, ax=axis, fraction=0.046, pad=0.04, label="Pearson r" if colours == "viridis"
+                        else "Δ Pearson r")
     note = (
         "\n* the target shares regions with the source (their FC was seen in training)"
         if overlap.any()

@@ -31,6 +31,7 @@ class RegionData:
         network: (R,) network names.
         gene_symbols: (G,) gene symbols.
         gene_chromosomes: (G,) chromosome names ("" when unknown).
+        connectivity: (R, R) population FC (the target), when loaded.
     """
 
     path: Path
@@ -42,6 +43,7 @@ class RegionData:
     network: np.ndarray
     gene_symbols: np.ndarray
     gene_chromosomes: np.ndarray
+    connectivity: np.ndarray | None = None
 
 
 def load_regions(
@@ -80,4 +82,5 @@ def load_regions(
         network=brain.network,
         gene_symbols=brain.gene_symbols,
         gene_chromosomes=brain.gene_chromosomes,
+        connectivity=np.asarray(brain.connectivity, dtype=np.float64),
     )

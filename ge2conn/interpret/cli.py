@@ -30,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ge2conn explain",
         description="Export region embeddings (2-D maps "
-        "coloured by network, silhouette scores) and, for the SMT, attention "
+        "coloured by network, silhouette scores), true vs predicted maps on the cortical surface, the "
+        "strongest predicted edges in a glass brain and, for the SMT, attention "
         "maps averaged over heads and regions with the genes of the top tokens.",
     )
     parser.add_argument("checkpoint", type=Path, help="Lightning checkpoint (.ckpt) of a ge2conn task")
@@ -46,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--top", type=int, default=10, help="tokens listed per scope in top_tokens.csv")
     parser.add_argument("--seed", type=int, default=0, help="random state of the 2-D maps")
+    parser.add_argument("--heads", action="store_true", help="also draw each attention head's map (SMT)")
+    parser.add_argument("--seed-region", default=None,
+                        help="seed region label of the surface seed map (default: a default-mode hub)")
+    parser.add_argument("--edges", type=int, default=50, help="strongest predicted edges in the glass brain")
+    parser.add_argument("--no-brains", action="store_true",
+                        help="skip the surface maps and the glass brain (they take ~30 s on a CPU)")
     return parser
 
 
@@ -69,12 +76,17 @@ def main(argv: list[str] | None = None) -> int:
             method=args.method,
             top=args.top,
             seed=args.seed,
+            heads=args.heads,
+            brains=not args.no_brains,
+            seed_region=args.seed_region,
+            edges=args.edges,
         )
     except (CheckpointError, DatasetError, ValueError) as error:
         # Text, not markup: messages quote values in brackets that rich would read as style tags.
         console.print(Text.assemble(("error: ", "red"), str(error)), soft_wrap=True)
         return 2
-    table = Table(title=f"{report.class_name} on {report.dataset.stem}: silhouette by network")
+    name = report.model_name or report.class_name
+    table = Table(title=f"{name} on {report.dataset.stem}: silhouette by network")
     table.add_column("representation")
     table.add_column("full", justify="right")
     table.add_column("2-D map", justify="right")

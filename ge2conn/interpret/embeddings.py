@@ -10,19 +10,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import matplotlib
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.figure import Figure
+from sklearn.decomposition import PCA
+from sklearn.metrics import silhouette_score
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from sklearn.decomposition import PCA  # noqa: E402
-from sklearn.metrics import silhouette_score  # noqa: E402
+from ge2conn.figures import new_figure
 
 PROJECTION_METHODS = ("pca", "umap")
 """2-D map methods accepted by :func:`project_2d`."""
 _HEMISPHERE_MARKERS = {"L": "o", "R": "^", "M": "s"}
+SILHOUETTE_READING = (
+    "silhouette by network: +1 regions sit with their own network, 0 networks overlap, "
+    "< 0 regions sit closer to other networks' regions than to their own"
+)
+"""How to read the silhouette scores (printed under the figure title)."""
 
 
 def umap_available() -> bool:
@@ -147,13 +150,12 @@ def embedding_map_figure(
         title: Figure title.
 
     Returns:
-        The figure (close it with ``plt.close(figure)`` when done).
+        The figure (an Agg figure: save it, nothing to close).
     """
     names = sorted(set(np.asarray(networks).tolist()))
-    colours = plt.get_cmap("tab10" if len(names) <= 10 else "tab20")
-    figure, axes = plt.subplots(
-        1, len(summaries), figsize=(5.2 * len(summaries), 4.6), squeeze=False, constrained_layout=True
-    )
+    colours = colormaps["tab10" if len(names) <= 10 else "tab20"]
+    figure = new_figure(5.2 * len(summaries) + 1.2, 5.0)
+    axes = figure.subplots(1, len(summaries), squeeze=False)
     for axis, summary in zip(axes[0], summaries, strict=True):
         for index, network in enumerate(names):
             labelled = False  # one legend entry per network, whichever hemisphere comes first
@@ -185,9 +187,8 @@ def embedding_map_figure(
         list(unique.keys()),
         loc="outside right center",
         fontsize=8,
-        title="network (o L, ^ R)",
+        title="network (o L, ^ R, ■ midline)",
         title_fontsize=8,
     )
-    if title:
-        figure.suptitle(title)
+    figure.suptitle(f"{title}\n{SILHOUETTE_READING}" if title else SILHOUETTE_READING, fontsize=10)
     return figure

@@ -9,7 +9,10 @@ Files written to the output folder:
 - ``attention_last_layer_global.npy`` (L, L), ``attention_last_layer_by_network.npy`` (K, L, L) with
   ``attention_networks.csv``, ``attention_layers_global.npy`` (layers, L, L), ``attention_tokens.csv`` (the
   genes of each token), ``top_tokens.csv``, ``attention_global.png`` and ``attention_by_network.png`` (each
-  network's map minus the global one; SMT only);
+  network's map minus the global one, one colour scale; SMT only); with ``heads``,
+  ``attention_last_layer_heads.npy`` (H, L, L) and ``attention_heads.png``;
+- brain figures (``brains``): ``brain_seed_<label>.png``, ``brain_strength.png``,
+  ``glass_brain_predicted.png`` and ``predicted_connectome.npy`` (see :mod:`ge2conn.interpret.brains`);
 - ``summary.json``: what was done, the silhouettes, and what could not be done for this model.
 """
 
@@ -21,18 +24,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.figure import Figure
 
+from ge2conn.figures import save_figure
+from ge2conn.figures.names import model_display_name
 from ge2conn.inference.checkpoint import CheckpointError, load_checkpoint
 from ge2conn.interpret.attention import (
     TokenLayout,
+    attention_grid_figure,
+    attention_summary,
     global_attention_figure,
-    network_attention_figure,
-    region_attention,
     top_tokens,
 )
+from ge2conn.interpret.brains import export_brains
 from ge2conn.interpret.checkpoint import RegionData, load_regions
 from ge2conn.interpret.embeddings import (
     RepresentationSummary,
@@ -48,6 +54,7 @@ class ExplainReport:
 
     Attributes:
         class_name: The task class of the checkpoint.
+        model_name: The model as the paper names it (e.g. ``SMT+[CLS]``).
         dataset: The dataset file explained on.
         files: Every file written.
         silhouettes: Representation name → (silhouette of the full representation, of its 2-D map).
@@ -56,6 +63,7 @@ class ExplainReport:
 
     class_name: str
     dataset: Path
+    model_name: str = ""
     files: list[Path] = field(default_factory=list)
     silhouettes: dict[str, tuple[float, float]] = field(default_factory=dict)
     limitations: list[str] = field(default_factory=list)
@@ -79,10 +87,8 @@ def write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str]) -> Pat
     return path
 
 
-def _save_figure(figure: Any, path: Path, report: ExplainReport) -> None:
-    figure.savefig(path, dpi=130)
-    plt.close(figure)
-    report.files.append(path)
+def _save_figure(figure: Figure, path: Path, report: ExplainReport) -> None:
+    report.files.append(save_figure(figure, path))
 
 
 def _save_array(path: Path, array: np.ndarray, report: ExplainReport) -> None:
@@ -98,6 +104,10 @@ def explain(
     top: int = 10,
     chunk_size: int = 16,
     seed: int = 0,
+    heads: bool = False,
+    brains: bool = True,
+    seed_region: str | None = None,
+    edges: int = 50,
 ) -> ExplainReport:
     """Export embeddings, silhouettes and attention maps of a checkpoint on a dataset.
 
@@ -110,6 +120,10 @@ def explain(
         top: Tokens listed per scope in ``top_tokens.csv``.
         chunk_size: Regions encoded at once for the attention maps.
         seed: Random state of the 2-D maps.
+        heads: Also draw the last layer's map of each attention head (``attention_heads.png``).
+        brains: Draw the brain figures (:mod:`ge2conn.interpret.brains`; nilearn).
+        seed_region: Seed region label of the seed map (default: a default-mode hub).
+        edges: Strongest predicted edges drawn in the glass brain.
 
     Returns:
         The report.
@@ -159,15 +173,17 @@ def explain(
     )
     expression = torch.from_numpy(regions.expression)
     coordinates = torch.from_numpy(regions.coordinates)
+    model_name = model_display_name(loaded.class_name, dict(task.hparams))
+    report.model_name = model_name
     summaries = _embedding_summaries(
-        task, loaded.class_name, regions, expression, coordinates, method, seed, folder, report
+        task, model_name, regions, expression, coordinates, method, seed, folder, report
     )
     figure = embedding_map_figure(
         summaries,
         regions.network,
         regions.hemisphere,
         method,
-        title=f"{loaded.class_name} on {regions.path.stem}: regions by network",
+        title=f"{model_name} on {regions.path.stem}: regions by network",
     )
     _save_figure(figure, folder / "embedding_map.png", report)
     network: Any = task.network
@@ -181,16 +197,22 @@ def explain(
             chunk_size,
             folder,
             report,
-            title=f"{loaded.class_name} on {regions.path.stem}",
+            title=f"{model_name} on {regions.path.stem}",
+            heads=heads,
         )
     else:
         report.limitations.append(
-            f"{loaded.class_name} has no attention layers (only the SMT has them): no "
+            f"{model_name} has no attention layers (only the SMT has them): no "
             "attention maps or top tokens were written"
         )
+    if brains:
+        drawn = export_brains(task, regions, folder, model_name, seed_region, edges)
+        report.files += drawn.files
+        report.limitations += drawn.limitations
     summary = {
         "checkpoint": str(checkpoint),
         "task": loaded.class_name,
+        "model": model_name,
         "dataset": str(regions.path),
         "num_regions": int(regions.labels.size),
         "num_genes": int(regions.expression.shape[1]),
@@ -271,13 +293,15 @@ def _export_attention(
     folder: Path,
     report: ExplainReport,
     title: str,
+    heads: bool = False,
 ) -> None:
     """Average the SMT attention globally and per network; write arrays, token genes, top tokens, figures."""
     encoder = network.encoder
     layout = TokenLayout(
         int(encoder.token_size), bool(encoder.use_cls), regions.gene_symbols, regions.gene_chromosomes
     )
-    last_layer, layers = region_attention(network, expression, coordinates, chunk_size)
+    attention = attention_summary(network, expression, coordinates, chunk_size)
+    last_layer, layers = attention.last_layer, attention.layers
     global_map = last_layer.mean(axis=0)
     names = sorted(set(regions.network.tolist()))
     by_network = np.stack([last_layer[regions.network == name].mean(axis=0) for name in names])
@@ -324,8 +348,20 @@ def _export_attention(
         folder / "attention_global.png",
         report,
     )
+    if heads:
+        _save_array(folder / "attention_last_layer_heads.npy", attention.last_layer_heads, report)
+        _save_figure(
+            attention_grid_figure(
+                attention.last_layer_heads,
+                [f"head {index}" for index in range(attention.last_layer_heads.shape[0])],
+                layout,
+                f"{title}: last-layer attention per head, mean over regions",
+            ),
+            folder / "attention_heads.png",
+            report,
+        )
     _save_figure(
-        network_attention_figure(
+        attention_grid_figure(
             by_network,
             [f"{name} ({counts[name]} regions)" for name in names],
             layout,

@@ -108,7 +108,9 @@ def _export(args: argparse.Namespace, console: Console) -> int:
 def _plot(args: argparse.Namespace, console: Console) -> int:
     nulls_path = _nulls_path(args.source)
     nulls = load_nulls(nulls_path)
-    path = plot_null_curves(nulls, args.output, title=f"{nulls_path.name}: CGE vs distance")
+    dataset = nulls_path.name.removesuffix(".nulls.h5")
+    title = f"{dataset}: CGE vs distance, true brain and {nulls.error.size:,} spins (seed {nulls.seed})"
+    path = plot_null_curves(nulls, args.output, title=title)
     console.print(Text(f"wrote {path}"), soft_wrap=True)
     return 0
 

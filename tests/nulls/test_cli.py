@@ -32,7 +32,7 @@ def test_generate_by_name_then_reuse_then_plot(home: Path, capsys: pytest.Captur
         png = home / f"plot_{Path(source).stem}.png"
         assert main(["plot", source, "--output", str(png)]) == 0
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-        assert matplotlib.image.imread(png).shape[:2] == (540, 840)
+        assert matplotlib.image.imread(png).shape[:2] == (660, 840)
 
 
 def test_generate_to_an_explicit_output(home: Path, tmp_path: Path) -> None:
