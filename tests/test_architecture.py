@@ -35,8 +35,7 @@ def test_no_importlib_and_no_top_level_stragglers() -> None:
     offenders = [str(path) for path in PACKAGE_ROOT.rglob("*.py") if "importlib" in path.read_text()]
     assert offenders == []
     top_level = sorted(path.name for path in PACKAGE_ROOT.glob("*.py"))
-    # plotting.py moves to ge2conn/figures/ with #19.
-    assert set(top_level) <= {"__init__.py", "__main__.py", "main.py", "plotting.py"}, top_level
+    assert set(top_level) <= {"__init__.py", "__main__.py", "main.py"}, top_level
 
 
 def test_experiments_build_no_command_line_strings() -> None:

@@ -22,7 +22,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("api", ("ge2conn.api",)),
     ("inference", ("ge2conn.inference",)),
     ("lightning", ("ge2conn.models", "ge2conn.callbacks", "ge2conn.data.datamodule")),
-    ("components", ("ge2conn.nn", "ge2conn.metrics", "ge2conn.nulls", "ge2conn.figures", "ge2conn.plotting")),
+    ("components", ("ge2conn.nn", "ge2conn.metrics", "ge2conn.nulls", "ge2conn.figures")),
     ("data", ("ge2conn.data",)),
     ("utilities", ("ge2conn.utils",)),
 )
