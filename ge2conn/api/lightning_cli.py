@@ -103,6 +103,19 @@ class Ge2connCLI(LightningCLI):
             root = config.get("trainer.default_root_dir") or os.getcwd()
             checkpoint["dirpath"] = os.path.join(str(root), "checkpoints")
 
+    def before_instantiate_classes(self) -> None:
+        """Default ``trainer.default_root_dir`` to ``runs/<Model>_<dataset>`` under the working directory.
+
+        Lightning's default, the working directory itself, drops ``checkpoints/`` and ``lightning_logs/`` into
+        a source checkout (where ``checkpoints/`` holds the shipped checkpoints); ``runs/`` is git-ignored.
+        """
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        if config.get("trainer") is None or config.trainer.get("default_root_dir") is not None:
+            return
+        model = str(getattr(config.model, "class_path", config.model) or "model").rsplit(".", 1)[-1]
+        dataset = Path(str(config.data.get("dataset") or "data")).stem
+        config.trainer.default_root_dir = str(Path("runs") / f"{model.removesuffix('Task')}_{dataset}")
+
     def parse_arguments(self, parser: LightningArgumentParser, args: ArgsType) -> None:
         """Parse command-line arguments, or config files then settings given as objects."""
         if not isinstance(args, ConfigRequest):

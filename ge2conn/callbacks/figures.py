@@ -42,7 +42,7 @@ class ConnectomeFigures(EdgePredictionCollector):
         if not trainer.is_global_zero or columns["rows"].numel() == 0:
             return
         arrays = {key: value.detach().float().cpu().numpy() for key, value in columns.items()}
-        layout, quantity, title = _describe(trainer, pl_module, stage)
+        layout, quantity, title = describe_run(trainer, pl_module, stage)
         figure = connectome_figure(
             arrays["rows"].astype(int),
             arrays["cols"].astype(int),
@@ -90,10 +90,19 @@ class ConnectomeFigures(EdgePredictionCollector):
         self._log_hp_metric(trainer, "test")
 
 
-def _describe(
+def describe_run(
     trainer: Trainer, pl_module: LightningModule, stage: str
 ) -> tuple[RegionLayout | None, str, str]:
-    """The region layout, the quantity label and the title of a figure (model, dataset, split, fold)."""
+    """The region layout, the quantity label and the title of a figure (model, dataset, split, fold).
+
+    Args:
+        trainer: The trainer (its datamodule gives regions, dataset, split and fold).
+        pl_module: The task (its class and hyperparameters give the model's name).
+        stage: ``val``, ``test`` or ``predict`` (every region pair).
+
+    Returns:
+        ``(layout, quantity, title)``; the layout is None without a datamodule.
+    """
     datamodule: Any = getattr(trainer, "datamodule", None)
     model = model_display_name(type(pl_module).__name__, dict(pl_module.hparams))
     metadata = getattr(datamodule, "region_metadata", None)
@@ -107,8 +116,10 @@ def _describe(
     if stage == "val":
         last = (trainer.max_epochs or 0) - 1
         moment = f"validation regions, epoch {trainer.current_epoch}/{last}"
-    else:
+    elif stage == "test":
         moment = f"test regions, after {trainer.current_epoch} epochs"
+    else:
+        moment = "every region pair (training regions included)"
     if hparams.get("null_rank") is not None:
         moment += f" (null brain {hparams['null_rank']})"
     split = str(hparams.get("split", "random"))

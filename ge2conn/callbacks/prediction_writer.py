@@ -12,8 +12,10 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from torch import Tensor
 
 from ge2conn.callbacks.edge_predictions import gather_uneven
+from ge2conn.callbacks.figures import describe_run
 from ge2conn.data.protocol import require_edge_data
 from ge2conn.data.region_table import RegionMetadata
+from ge2conn.figures import connectome_figure, save_figure
 from ge2conn.utils.atomic import atomic_output
 from ge2conn.utils.labelled_output import region_table_path, write_labelled_matrix, write_region_table
 
@@ -41,12 +43,16 @@ class ConnectomeWriter(Callback):
         output: Destination file (``.npy``, ``.h5``, ``.tsv`` or ``.csv``); nothing is written when None.
         embeddings: Also write region embeddings (``<stem>_embeddings.npy``) for models that have them.
         attention: Also write head-averaged attention maps per layer (``<stem>_attention.npy``; SMT only).
+        plot: Also draw the predicted vs true connectome of every region pair (``<stem>.png``; see
+            :func:`ge2conn.figures.connectome_figure`).
     """
 
-    def __init__(self, output: str | None = None, embeddings: bool = False, attention: bool = False) -> None:
+    def __init__(self, output: str | None = None, embeddings: bool = False, attention: bool = False,
+                 plot: bool = False) -> None:
         self.output = output
         self.embeddings = embeddings
         self.attention = attention
+        self.plot = plot
         self._parts: list[dict[str, Tensor]] = []
 
     def on_predict_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
@@ -119,6 +125,12 @@ class ConnectomeWriter(Callback):
         self.write(path, matrix, labels, extras)
         if path.suffix not in {".h5", ".hdf5"}:
             write_regions(path, metadata)
+        if self.plot:
+            layout, quantity, title = describe_run(trainer, pl_module, "predict")
+            target = regions["connectivity"].float().cpu().numpy()[rows, cols]
+            figure = connectome_figure(rows, cols, values, target, layout=layout, title=title,
+                                       quantity=quantity)
+            save_figure(figure, path.with_suffix(".png"))
 
     @staticmethod
     def write(path: Path, matrix: np.ndarray, labels: np.ndarray, extras: dict[str, np.ndarray]) -> None:

@@ -50,14 +50,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--learning-rate", type=float, default=3e-4, help="AdamW learning rate (default: 3e-4; paper: 1e-4)"
     )
-    parser.add_argument("--output", default=None, help="log/checkpoint folder (default: a temporary folder)")
+    parser.add_argument("--output", default=None,
+                        help="keep logs and checkpoints here (default: a temporary folder, removed)")
     args = parser.parse_args(argv)
     console = Console()
-    output = args.output or tempfile.mkdtemp(prefix="ge2conn-demo-")
+    if args.output is None:
+        with tempfile.TemporaryDirectory(prefix="ge2conn-demo-") as scratch:
+            return _run(args, console, scratch, keep=False)
+    return _run(args, console, args.output, keep=True)
+
+
+def _run(args: argparse.Namespace, console: Console, output: str, keep: bool) -> int:
     console.print(
         f"[bold]ge2conn demo[/bold]: SMT+[CLS] on {args.dataset}, random split fold 0, "
-        f"{args.epochs} CPU epochs at lr {args.learning_rate:g} (paper: 110 epochs at 1e-4 on a GPU). "
-        f"Logs: {output}"
+        f"{args.epochs} CPU epochs at lr {args.learning_rate:g} (paper: 110 epochs at 1e-4 on a GPU).",
+        soft_wrap=True,
     )
     torch_threads = os.cpu_count() or 1
     run = api.fit_and_test(
@@ -80,10 +87,12 @@ def main(argv: list[str] | None = None) -> int:
         if value is not None:
             table.add_row(name, f"{value:.4f}")
     console.print(table)
-    console.print(
-        f"train + test wall time: {elapsed:.0f} s on {torch_threads} CPU core(s); "
-        f"TensorBoard: tensorboard --logdir {output}"
-    )
+    console.print(f"train + test wall time: {elapsed:.0f} s on {torch_threads} CPU core(s)", soft_wrap=True)
+    if keep:
+        console.print(f"TensorBoard: tensorboard --logdir {output}", soft_wrap=True, highlight=False)
+    else:
+        console.print("logs and checkpoints were temporary (removed); keep them with --output runs/demo",
+                      soft_wrap=True, highlight=False)
     return 0
 
 

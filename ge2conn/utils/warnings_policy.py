@@ -7,6 +7,7 @@ same patterns) — never when a module is imported.
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,10 +25,20 @@ KNOWN_NOISE: tuple[tuple[str, str], ...] = (
 """``(message regex, why it is ignored)`` for every warning ge2conn silences."""
 
 
+class _DropAdvertisements(logging.Filter):
+    """Drop Lightning's "💡 Tip: ... try installing litlogger/litmodels" lines (printed on every run)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.getMessage()).startswith("💡 Tip:")
+
+
 def install() -> None:
     """Apply the policy process-wide (called by the ``ge2conn`` console script before any work)."""
     for pattern, _ in KNOWN_NOISE:
         warnings.filterwarnings("ignore", message=pattern)
+    rank_zero = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    if not any(isinstance(item, _DropAdvertisements) for item in rank_zero.filters):
+        rank_zero.addFilter(_DropAdvertisements())
 
 
 @contextmanager
