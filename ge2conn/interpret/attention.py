@@ -129,18 +129,7 @@ def attention_summary(
 def region_attention(
     network: torch.nn.Module, expression: torch.Tensor, coordinates: torch.Tensor, chunk_size: int = 16
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Head-averaged attention of every region: the last layer per region and every layer over regions.
-
-    Args:
-        network: An SMT (anything with ``attention_maps(expression, coordinates, regions)``).
-        expression: (R, G) expression.
-        coordinates: (R, 3) MNI coordinates.
-        chunk_size: Regions encoded at once (bounds the memory of the (N, H, L, L) maps).
-
-    Returns:
-        ``last_layer`` (R, L, L) head-averaged last-layer maps, and ``layers`` (num_layers, L, L) head- and
-        region-averaged maps of every layer.
-    """
+    """``(last_layer, layers)`` of :func:`attention_summary` (same arguments), without the per-head maps."""
     summary = attention_summary(network, expression, coordinates, chunk_size)
     return summary.last_layer, summary.layers
 
