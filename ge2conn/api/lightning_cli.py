@@ -92,29 +92,25 @@ class Ge2connCLI(LightningCLI):
         parser.add_lightning_class_args(ConnectomeWriter, "prediction")
 
     def before_instantiate_classes(self) -> None:
-        """Checkpoints go to ``<default_root_dir>/checkpoints`` unless a folder is given.
+        """Default the run folder, then put checkpoints in ``<default_root_dir>/checkpoints``.
 
-        The folder is fixed before the trainer exists, so ``--ckpt_path last`` finds the previous run's
-        ``last.ckpt`` there (the logger's ``version_N`` folder changes on every run).
+        ``trainer.default_root_dir`` defaults to ``runs/<Model>_<dataset>`` under the working directory:
+        Lightning's default, the working directory itself, would drop ``checkpoints/`` and
+        ``lightning_logs/`` into a source checkout (whose ``checkpoints/`` holds only shipped checkpoints);
+        ``runs/`` is git-ignored. The checkpoint folder is fixed before the trainer exists, so
+        ``--ckpt_path last`` finds the previous run's ``last.ckpt`` there (the logger's ``version_N`` folder
+        changes on every run).
         """
         config = self.config[self.subcommand] if self.subcommand else self.config
+        trainer = config.get("trainer")
+        if trainer is not None and trainer.get("default_root_dir") is None:
+            model = str(getattr(config.model, "class_path", config.model) or "model").rsplit(".", 1)[-1]
+            dataset = Path(str(config.data.get("dataset") or "data")).stem
+            trainer.default_root_dir = str(Path("runs") / f"{model.removesuffix('Task')}_{dataset}")
         checkpoint = config.get("checkpoint")
         if checkpoint is not None and checkpoint.get("dirpath") is None:
             root = config.get("trainer.default_root_dir") or os.getcwd()
             checkpoint["dirpath"] = os.path.join(str(root), "checkpoints")
-
-    def before_instantiate_classes(self) -> None:
-        """Default ``trainer.default_root_dir`` to ``runs/<Model>_<dataset>`` under the working directory.
-
-        Lightning's default, the working directory itself, drops ``checkpoints/`` and ``lightning_logs/`` into
-        a source checkout (where ``checkpoints/`` holds the shipped checkpoints); ``runs/`` is git-ignored.
-        """
-        config = self.config[self.subcommand] if self.subcommand else self.config
-        if config.get("trainer") is None or config.trainer.get("default_root_dir") is not None:
-            return
-        model = str(getattr(config.model, "class_path", config.model) or "model").rsplit(".", 1)[-1]
-        dataset = Path(str(config.data.get("dataset") or "data")).stem
-        config.trainer.default_root_dir = str(Path("runs") / f"{model.removesuffix('Task')}_{dataset}")
 
     def parse_arguments(self, parser: LightningArgumentParser, args: ArgsType) -> None:
         """Parse command-line arguments, or config files then settings given as objects."""
