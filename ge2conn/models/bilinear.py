@@ -73,7 +73,8 @@ class ConnectomeModelTask(ClosedFormTask):
         coordinate_mean: Mean training-region centroid (linked; unused).
         coordinate_std: SD of training-region centroids (linked; unused).
         features: ``"genes"`` (raw expression), ``"pca"`` (95% variance) or ``"pls"``.
-        ridge: Ridge strength λ.
+        ridge: Ridge strength λ, or None (default) to choose it on each fit by leave-regions-out
+            cross-validation over the training regions (:mod:`ge2conn.nn.ridge_selection`).
         solver: ``"exact"`` ridge solution or the ``"paper"`` approximation.
         pca_variance: Explained variance kept by the PCA features.
         pls_components: Number of PLS components.
@@ -85,7 +86,7 @@ class ConnectomeModelTask(ClosedFormTask):
         coordinate_mean: list[float] | None = None,
         coordinate_std: list[float] | None = None,
         features: Literal["genes", "pca", "pls"] = "genes",
-        ridge: float = 1.0,
+        ridge: float | None = None,
         solver: Literal["exact", "paper"] = "exact",
         pca_variance: float = 0.95,
         pls_components: int = 10,

@@ -1,5 +1,6 @@
 """The Connectome Model ``Y ≈ φ(X) O φ(X)ᵀ + b`` on genes, PCA or PLS features, fitted in closed form."""
 
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -8,12 +9,14 @@ from numpy.typing import NDArray
 from ge2conn.nn.base import FittedPairModel
 from ge2conn.nn.bilinear import FixedBilinear
 from ge2conn.nn.closed_form import (
+    FloatArray,
     Solver,
     edges_to_block,
     fit_connectome_model,
     pca_features,
     pls_features,
 )
+from ge2conn.nn.ridge_selection import RidgeSelection, select_ridge
 
 FeatureKind = Literal["genes", "pca", "pls"]
 
@@ -33,7 +36,9 @@ class ConnectomeModel(FixedBilinear, FittedPairModel):
     Args:
         num_genes: Number of genes G.
         features: Feature map: raw ``"genes"``, ``"pca"`` or ``"pls"``.
-        ridge: Ridge strength λ [1.0].
+        ridge: Ridge strength λ, or None [default] to choose it on every fit by leave-regions-out
+            cross-validation over the training regions, from a grid scaled to the features
+            (:mod:`ge2conn.nn.ridge_selection`); the chosen value is :attr:`selected_ridge`.
         solver: ``"exact"`` ridge minimizer, or ``"paper"`` for the paper's (A + λI)⁻¹ M (A + λI)⁻¹.
         pca_variance: Variance kept by the PCA features [0.95].
         pls_components: Number of PLS components [10].
@@ -43,7 +48,7 @@ class ConnectomeModel(FixedBilinear, FittedPairModel):
         self,
         num_genes: int,
         features: FeatureKind = "genes",
-        ridge: float = 1.0,
+        ridge: float | None = None,
         solver: Solver = "exact",
         pca_variance: float = 0.95,
         pls_components: int = 10,
@@ -58,6 +63,32 @@ class ConnectomeModel(FixedBilinear, FittedPairModel):
         self.solver: Solver = solver
         self.pca_variance = pca_variance
         self.pls_components = pls_components
+        self.selection: RidgeSelection | None = None
+        self.selected_ridge: float | None = ridge
+
+    def _fitted_feature_map(
+        self, x_fit: FloatArray, block: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """PCA or PLS map fitted on ``x_fit``: (mean, scale, P) with features ((x − mean) / scale) P."""
+        if self.features == "pca":
+            mean, components = pca_features(x_fit, self.pca_variance)
+            return mean, np.ones(x_fit.shape[1]), components.T
+        if self.features == "pls":
+            return pls_features(x_fit, block, self.pls_components)
+        raise ValueError("raw genes have no fitted feature map (O is kept factored instead)")
+
+    def _choose_ridge(self, x_train: FloatArray, block: FloatArray, observed: np.ndarray) -> float:
+        if self.ridge is not None:
+            return float(self.ridge)
+
+        def features_of(x_fit: FloatArray, fit_block: FloatArray) -> Callable[[FloatArray], FloatArray]:
+            if self.features == "genes":
+                return lambda rows: rows
+            mean, scale, projection = self._fitted_feature_map(x_fit, fit_block)
+            return lambda rows: ((rows - mean) / scale) @ projection
+
+        self.selection = select_ridge(x_train, block, observed, features_of, self.solver)
+        return self.selection.ridge
 
     def fit(
         self,
@@ -73,19 +104,16 @@ class ConnectomeModel(FixedBilinear, FittedPairModel):
             raise ValueError(f"expected {self.num_genes} genes, got {all_expression.shape[1]}")
         regions, block, observed = edges_to_block(np.asarray(rows), np.asarray(cols), np.asarray(targets))
         x_train = all_expression[regions]
-        mean = np.zeros(self.num_genes)
-        scale = np.ones(self.num_genes)
+        ridge = self._choose_ridge(x_train, block, observed)
+        self.selected_ridge = ridge
         if self.features == "genes":
-            fit = fit_connectome_model(x_train, block, observed, self.ridge, self.solver)
-            self.set_parameters(mean, scale, fit.basis, fit.core, fit.bias)
+            fit = fit_connectome_model(x_train, block, observed, ridge, self.solver)
+            identity_mean, identity_scale = np.zeros(self.num_genes), np.ones(self.num_genes)
+            self.set_parameters(identity_mean, identity_scale, fit.basis, fit.core, fit.bias)
             return
-        if self.features == "pca":
-            mean, components = pca_features(x_train, self.pca_variance)
-            projection = components.T
-        else:
-            mean, scale, projection = pls_features(x_train, block, self.pls_components)
+        mean, scale, projection = self._fitted_feature_map(x_train, block)
         train_features = ((x_train - mean) / scale) @ projection
-        fit = fit_connectome_model(train_features, block, observed, self.ridge, self.solver)
+        fit = fit_connectome_model(train_features, block, observed, ridge, self.solver)
         self.set_parameters(mean, scale, projection, fit.basis @ fit.core @ fit.basis.T, fit.bias)
 
 
@@ -95,11 +123,11 @@ class PLSBilinear(ConnectomeModel):
     Args:
         num_genes: Number of genes G.
         pls_components: Number of PLS components [10].
-        ridge: Ridge strength λ of the decoder [1.0].
+        ridge: Ridge strength λ of the decoder, or None [default] to choose it by cross-validation.
         solver: ``"exact"`` or ``"paper"`` closed form.
     """
 
     def __init__(
-        self, num_genes: int, pls_components: int = 10, ridge: float = 1.0, solver: Solver = "exact"
+        self, num_genes: int, pls_components: int = 10, ridge: float | None = None, solver: Solver = "exact"
     ) -> None:
         super().__init__(num_genes, features="pls", ridge=ridge, solver=solver, pls_components=pls_components)
