@@ -196,6 +196,22 @@ class EdgeRegressionTask(LightningModule, ABC):
         """Compute and log the validation metrics; free the region cache."""
         self.network.disable_region_cache()
         self._log_metrics("val")
+        self._step_plateau_scheduler()
+
+    def _step_plateau_scheduler(self) -> None:
+        """Step ReduceLROnPlateau with this validation's loss, so ``lr_patience`` counts validations.
+
+        Validations happen every epoch or, with step-based schedules (``configs/trainer/steps.yaml``), every
+        N optimizer steps across epoch boundaries; Lightning's own stepping follows epochs or batch indices
+        within an epoch, so it is disabled in :meth:`lr_scheduler_step` and the step happens here.
+        """
+        scheduler = self.lr_schedulers() if self._trainer is not None else None
+        value = self.trainer.callback_metrics.get(self.monitor) if scheduler is not None else None
+        if value is not None and not self.trainer.sanity_checking:
+            scheduler.step(float(value))  # type: ignore[union-attr,arg-type]
+
+    def lr_scheduler_step(self, scheduler: Any, metric: Any) -> None:
+        """No-op: the plateau scheduler steps after each validation (:meth:`_step_plateau_scheduler`)."""
 
     def on_test_epoch_end(self) -> None:
         """Compute and log the test metrics; free the region cache."""
@@ -242,7 +258,11 @@ class EdgeRegressionTask(LightningModule, ABC):
         )
         return {
             "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "monitor": self.monitor, "interval": "epoch"},
+            # Stepped by the task after each validation (_step_plateau_scheduler); registered here so that its
+            # state is checkpointed. Not strict: an epoch without validation (step-based schedules) skips.
+            "lr_scheduler": {
+                "scheduler": scheduler, "monitor": self.monitor, "interval": "epoch", "strict": False
+            },
         }
 
 
@@ -264,6 +284,8 @@ class ClosedFormTask(EdgeRegressionTask):
         network: Any = self.network  # a FittedPairModel: its numpy ``fit`` is not part of PairModel
         network.fit(expression, coordinates, rows, cols, targets)
         self.network.to(self.device)
+        # One validation at the end of the epoch, also under step-based schedules (trainer/steps.yaml).
+        self.trainer.check_val_every_n_epoch, self.trainer.val_check_interval = 1, 1.0
 
     def training_step(self, batch: Batch, batch_idx: int) -> None:
         """No gradient steps: the model is already fitted; the first batch counts the fit as one step."""

@@ -19,6 +19,9 @@ KNOWN_NOISE: tuple[tuple[str, str], ...] = (
     (r"Your `IterableDataset` has `__len__` defined.*", "edge batches know their length"),
     (r".*isinstance\(treespec, LeafSpec\).*", "a torch deprecation raised inside Lightning"),
     (r".*log_every_n_steps.*", "small datasets have fewer batches per epoch than the logging interval"),
+    # Step-based schedules (configs/trainer/steps.yaml): most epochs end without a validation loss; the task
+    # steps the plateau scheduler after each validation itself.
+    (r".*ReduceLROnPlateau conditioned on metric.*strict.*", "the task steps it after each validation"),
     # Early epochs of a model can predict a constant; the correlation is then NaN, which is logged as such.
     (r"(Pearson r|Spearman rho|R²) is undefined \(constant.*", "logged as NaN"),
 )
