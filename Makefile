@@ -16,7 +16,7 @@ export GE2CONN_HOME ?= $(HOME)/.cache/ge2conn
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test test-all test-fast demo lint format bench reproduce-table1 reproduce-table1-quick fixtures clean
+.PHONY: help setup test test-all test-fast demo lint format bench reproduce-table1 reproduce-table1-quick reproduce-table1-public fixtures clean
 
 help: ## Show this help.
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | awk -F'\t' '{printf "  \033[36m%-24s\033[0m %s\n", $$1, $$2}'
@@ -62,6 +62,13 @@ reproduce-table1: setup ## Paper protocol (10 rounds × 4 folds, nested tuning, 
 	$(BIN)/ge2conn data build dk82
 	$(BIN)/ge2conn experiment run configs/experiments/table1.yaml
 	$(BIN)/ge2conn experiment report runs/table1
+
+reproduce-table1-public: setup ## Public Table 1 at power: ukbb-s100, schaefer300-ctx, dk68; random + spatial; 3 rounds x 4 folds; true vs null.
+	$(BIN)/ge2conn data build ukbb-s100
+	$(BIN)/ge2conn data build schaefer300-ctx
+	$(BIN)/ge2conn data build dk68
+	$(BIN)/ge2conn experiment run configs/experiments/table1_public.yaml
+	$(BIN)/ge2conn experiment report runs/table1_public
 
 fixtures: setup ## Regenerate the synthetic unit-test fixture (tests/data/synthetic.h5).
 	$(BIN)/python tests/data/make_fixtures.py
