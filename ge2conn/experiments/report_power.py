@@ -31,8 +31,8 @@ from ge2conn.experiments.report import (
 
 BOOTSTRAP_SAMPLES = 10_000
 BOOTSTRAP_SEED = 0
-CONTROL_KEY = "coords-only-mlp"
-"""Model key of the coordinates-only MLP (``name: Coords-only MLP`` in the experiment YAML)."""
+CONTROL_KEY = "coords_only_mlp"
+"""Model key (``slugify`` of ``name: Coords-only MLP`` in the experiment YAML) of the coordinates-only MLP."""
 POWER_METRICS = (("test/pearson", "r"), ("test/r2", "R²"), ("test/mse", "MSE"), ("test/geodesic", "Geodesic"))
 
 
