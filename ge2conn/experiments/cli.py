@@ -104,11 +104,13 @@ def _run(args: argparse.Namespace, console: Console) -> int:
 
 def _report(args: argparse.Namespace, console: Console) -> int:
     from ge2conn.experiments.report import write_report
+    from ge2conn.experiments.report_power import write_power_report
 
     for folder in args.runs:
         if not folder.is_dir():
             raise FileNotFoundError(f"no run folder {folder}")
     written = write_report(args.runs, args.output, figures=not args.no_figures)
+    written += write_power_report(args.runs, args.output)
     for path in written:
         console.print(Text(f"wrote {path}"), soft_wrap=True)
     return 0

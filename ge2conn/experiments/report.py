@@ -298,9 +298,6 @@ def write_report(runs: Path | Sequence[Path], output: Path | None = None, figure
                        ("significance.md", significance_markdown(table1))):
         (destination / name).write_text(text)
         written.append(destination / name)
-    from ge2conn.experiments.report_power import write_power_table  # Δr CI, Wilcoxon p, coordinates control
-
-    written += write_power_table(records, order, destination)
     failures = load_failures(folders)
     if failures:
         lines = [[str(item.get(key, "")) for key in ("dataset", "model", "split", "round", "fold", "variant")]

@@ -1,11 +1,11 @@
 """The true − null effect at statistical power: Δr with a bootstrap CI, the paired Wilcoxon p, the control.
 
-``ge2conn experiment report`` writes ``table1_power.md/.csv`` with this module: per dataset, split type and
-model, the test Pearson r, R², MSE and geodesic distance of the true model (mean ± SD over outer splits),
-the null model's r, the true − null difference Δr over the paired outer splits with a percentile bootstrap
-95% confidence interval of its mean (:data:`BOOTSTRAP_SAMPLES` resamples of the splits, fixed seed), the
-two-sided Wilcoxon signed-rank p of the same pairs, and the coordinates-only MLP's r on the same splits
-(the spatial control, :data:`CONTROL_KEY`), with the model − control difference.
+``ge2conn experiment report`` also writes ``table1_power.md/.csv`` (:func:`write_power_report`): per
+dataset, split type and model, the test Pearson r, R², MSE and geodesic distance of the true model (mean ± SD
+over outer splits), the null model's r, the true − null difference Δr over the paired outer splits with a
+percentile bootstrap 95% confidence interval of its mean (:data:`BOOTSTRAP_SAMPLES` resamples of the
+splits, fixed seed), the two-sided Wilcoxon signed-rank p of the same pairs, and the coordinates-only MLP's
+r on the same splits (the spatial control, :data:`CONTROL_KEY`), with the model − control difference.
 
 With 12 paired splits the smallest two-sided Wilcoxon p is 2/2¹² ≈ 0.0005; with 4 it is 0.125, which is why
 a one-round experiment cannot call any model significant.
@@ -23,7 +23,9 @@ from ge2conn.experiments.report import (
     _number,
     _sections,
     groups,
+    load_runs,
     metric_values,
+    model_order,
     paired_test,
     summarize,
     write_csv,
@@ -121,3 +123,11 @@ def write_power_table(
     return [write_csv(destination / "table1_power.csv", rows), destination / "table1_power.md"]
 
 
+
+
+def write_power_report(runs: list[Path], output: Path | None = None) -> list[Path]:
+    """The power table of the runs under ``runs`` (merged) in ``output`` (default: the first folder)."""
+    folders = [Path(folder) for folder in runs]
+    destination = Path(output) if output is not None else folders[0]
+    records = load_runs(folders)
+    return write_power_table(records, model_order(folders, records), destination)
