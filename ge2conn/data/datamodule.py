@@ -29,6 +29,7 @@ from ge2conn.data.edges import EvaluationEdgeBatches, TrainEdgeBatches, pairs_wi
 from ge2conn.data.errors import DatasetError
 from ge2conn.data.format import STRUCTURES, BrainDataset
 from ge2conn.data.region_table import RegionMetadata, RegionTable, read_gene_list
+from ge2conn.data.samplers import BlockEdgeBatches
 from ge2conn.data.splits import RegionSplit, make_region_split, whole_brain_split
 from ge2conn.data.targets import Target, target_matrix, target_regions
 from ge2conn.nulls.io import load_null_permutation, null_path_for
@@ -64,6 +65,10 @@ class EdgePairDataModule(LightningDataModule):
         target: ``"functional"`` connectivity (Y) or the dataset's ``"structural"`` matrix; the structural
             target keeps only regions with structural data and uses no individual connectomes
             (:mod:`ge2conn.data.targets`).
+        sampler: How training edges form batches: ``"uniform"`` (a random permutation cut into batches) or
+            ``"blocks"`` (the edges between two random groups of regions per batch, see
+            :mod:`ge2conn.data.samplers`; far fewer distinct regions per batch). Both train on every edge
+            once per epoch.
     """
 
     def __init__(
@@ -85,6 +90,7 @@ class EdgePairDataModule(LightningDataModule):
         eval_batch_size: int = 4096,
         whole_brain: bool = False,
         target: Target = "functional",
+        sampler: Literal["uniform", "blocks"] = "uniform",
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -96,6 +102,9 @@ class EdgePairDataModule(LightningDataModule):
         if batch_size < 2 or eval_batch_size < 1:
             raise ValueError(f"batch_size must be >= 2 and eval_batch_size >= 1, got {batch_size}, "
                              f"{eval_batch_size}")
+        if sampler not in ("uniform", "blocks"):
+            raise ValueError(f"data.sampler must be 'uniform' or 'blocks', got {sampler!r}")
+        self.sampler = sampler
         unknown = sorted(set(structures or []) - set(STRUCTURES))
         if unknown:
             raise ValueError(f"unknown structures {unknown}; use some of {STRUCTURES}")
@@ -252,8 +261,9 @@ class EdgePairDataModule(LightningDataModule):
     def train_batches(self) -> TrainEdgeBatches:
         """The training edge iterable of this rank (epoch read from the trainer when attached)."""
         rank, world_size = self._rank_and_world()
-        return TrainEdgeBatches(self.train_edges, self.batch_size, self.seed, rank, world_size,
-                                epoch_source=self._trainer_epoch if self.trainer is not None else None)
+        batches = BlockEdgeBatches if self.sampler == "blocks" else TrainEdgeBatches
+        return batches(self.train_edges, self.batch_size, self.seed, rank, world_size,
+                       epoch_source=self._trainer_epoch if self.trainer is not None else None)
 
     def _evaluation_loader(self, edges: Tensor) -> DataLoader[Tensor]:
         rank, world_size = self._rank_and_world()
