@@ -182,10 +182,11 @@ def machine_note() -> str:
 
 
 # ----------------------------------------------------------------------------------- the workloads
-def build(dataset: str, model: str, device: torch.device, batch_size: int = 512) -> tuple[
-        EdgePairDataModule, EdgeRegressionTask, Tensor]:
+def build(dataset: str, model: str, device: torch.device, batch_size: int = 512, sampler: str = "uniform",
+          ) -> tuple[EdgePairDataModule, EdgeRegressionTask, Tensor]:
     """The datamodule (fold 0), a freshly initialized task on the device and the first training batch."""
-    datamodule = EdgePairDataModule(dataset=str(dataset_path(dataset)), batch_size=batch_size, seed=0)
+    datamodule = EdgePairDataModule(dataset=str(dataset_path(dataset)), batch_size=batch_size, seed=0,
+                                    sampler=sampler)  # type: ignore[arg-type]
     datamodule.setup("fit")
     links: dict[str, Any] = dict(num_genes=datamodule.num_genes,
                                  coordinate_mean=datamodule.coordinate_mean,

@@ -71,9 +71,10 @@ def test_two_nodes_train_and_test_like_one_process(tmp_path: Path, synthetic_pat
     for name, nodes in (("one_process", 1), ("two_nodes", 2)):
         root = tmp_path / name
         overrides = quick_overrides(root, synthetic_path, logger=True)
-        _launch(["test", *model, *overrides, "--trainer.logger=CSVLogger", f"--trainer.logger.save_dir={root}",
-                 "--ckpt_path", str(checkpoint)], nodes=nodes)
+        logger = ["--trainer.logger=CSVLogger", f"--trainer.logger.save_dir={root}"]
+        _launch(["test", *model, *overrides, *logger, "--ckpt_path", str(checkpoint)], nodes=nodes)
         results[name] = _test_metrics(root)
     assert set(results["one_process"]) == set(METRICS)
     for key in METRICS:
-        assert results["two_nodes"][key] == pytest.approx(results["one_process"][key], rel=1e-5, abs=1e-6), key
+        expected = pytest.approx(results["one_process"][key], rel=1e-5, abs=1e-6)
+        assert results["two_nodes"][key] == expected, key

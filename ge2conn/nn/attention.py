@@ -72,6 +72,10 @@ def _use_flash(query: Tensor, return_weights: bool) -> bool:
     )
 
 
+CPU_ATTENTION_IN_FLOAT32 = True
+"""Run CPU attention in float32 under bf16/fp16 autocast (faster on CPU; see :func:`attention`)."""
+
+
 @overload
 def attention(
     query: Tensor,
@@ -144,6 +148,15 @@ def attention(
         bias = alibi_bias(alibi_slopes.to(device=query.device, dtype=query.dtype), seq_len)[None]
 
     if not return_weights:
+        if query.device.type == "cpu" and query.dtype != torch.float32 and CPU_ATTENTION_IN_FLOAT32:
+            # CPU bf16 autocast: the fused CPU SDPA kernel is ~2x slower in bf16 than in float32 (forward +
+            # backward at 123 tokens, benchmarks/README.md), so the attention itself runs in float32.
+            with torch.autocast("cpu", enabled=False):
+                output = functional.scaled_dot_product_attention(
+                    query.float(), key.float(), value.float(),
+                    attn_mask=None if bias is None else bias.float(), dropout_p=dropout_p,
+                )
+            return output.to(query.dtype).transpose(1, 2)
         output = functional.scaled_dot_product_attention(
             query, key, value, attn_mask=bias, dropout_p=dropout_p
         )

@@ -1,0 +1,151 @@
+"""Accuracy parity of a training option: paired test-r differences over folds × rounds, with a 95% CI.
+
+Each cell (dataset, model, round, fold) is trained twice with everything equal (split, seed, initial weights,
+schedule) except one option, ``--option`` (``sampler``: ``uniform`` vs ``blocks``; ``precision``:
+``32-true`` vs ``bf16-mixed``). The difference ``test r(candidate) - test r(reference)`` is paired per cell;
+the summary gives its mean, a t-based 95% CI over the cells and the decision rule of issue #15: the candidate
+may become the default when the mean difference is within ±0.01, or the CI covers 0 with a mean ≥ -0.01.
+
+Results are appended to a JSON-lines file as they finish, so an interrupted sweep resumes where it stopped
+(``--summary`` only prints the table of what is there).
+
+Run: ``PYTHONPATH=. python benchmarks/parity.py --option sampler --datasets dk82 --models mlp --rounds 3``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from scipy import stats  # noqa: E402
+
+OPTIONS = {
+    "sampler": ("--data.sampler", "uniform", "blocks"),
+    "precision": ("--trainer.precision", "32-true", "bf16-mixed"),
+}
+"""option → (override key, reference value, candidate value)."""
+
+MODELS = {
+    # name: (config, epochs, learning rate) — the short CPU schedules of configs/experiments/table1_quick.yaml
+    "mlp": ("configs/mlp.yaml", 25, 3e-4),
+    "smt": ("configs/smt.yaml", 10, 5e-4),
+}
+
+
+def run_cell(dataset: str, model: str, split_round: int, fold: int, override: str, value: str, epochs: int,
+             extra: list[str]) -> dict[str, Any]:
+    """Fit and test one configuration; return its test Pearson r and wall time."""
+    from ge2conn.training import fit_and_test  # imported late: keeps --summary fast
+
+    config, default_epochs, learning_rate = MODELS[model]
+    with tempfile.TemporaryDirectory(prefix="ge2conn-parity-") as root:
+        result = fit_and_test([config, "configs/trainer/cpu.yaml"], [
+            f"--data.dataset={dataset}", f"--data.split_round={split_round}", f"--data.fold={fold}",
+            f"{override}={value}", f"--trainer.max_epochs={epochs or default_epochs}",
+            f"--model.init_args.learning_rate={learning_rate}", f"--trainer.default_root_dir={root}",
+            "--trainer.logger=false", "--trainer.enable_progress_bar=false",
+            "--trainer.enable_model_summary=false", *extra])
+    return {"test_r": result.metrics["test/pearson"], "wall_s": result.metrics["wall_time_s"],
+            "epochs": result.metrics["epochs"]}
+
+
+def summarize(records: list[dict[str, Any]], option: str) -> str:
+    """Markdown table of paired differences per (dataset, model) and over everything."""
+    _, reference, candidate = OPTIONS[option]
+    cells: dict[tuple[str, ...], dict[str, float]] = defaultdict(dict)
+    walls: dict[str, list[float]] = defaultdict(list)
+    for record in records:
+        if record["option"] != option:
+            continue
+        key = (record["dataset"], record["model"], str(record["round"]), str(record["fold"]))
+        cells[key][record["value"]] = record["test_r"]
+        walls[record["value"]].append(record["wall_s"])
+    groups: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+    for (dataset, model, _, _), values in sorted(cells.items()):
+        if reference in values and candidate in values:
+            groups[(dataset, model)].append((values[reference], values[candidate]))
+            groups[("all", "all")].append((values[reference], values[candidate]))
+    lines = [f"| dataset | model | cells | test r {reference} | test r {candidate} | mean diff | 95% CI | "
+             f"rule |", "|---|---|---|---|---|---|---|---|"]
+    for (dataset, model), pairs in groups.items():
+        reference_r, candidate_r = np.array(pairs).T
+        difference = candidate_r - reference_r
+        mean = float(difference.mean())
+        if difference.size > 1:
+            spread = difference.std(ddof=1) / np.sqrt(difference.size)
+            half = float(stats.t.ppf(0.975, difference.size - 1) * spread)
+        else:
+            half = float("nan")
+        low, high = mean - half, mean + half
+        passes = abs(mean) <= 0.01 or (low <= 0 <= high and mean >= -0.01)
+        lines.append(f"| {dataset} | {model} | {difference.size} | {reference_r.mean():.4f} | "
+                     f"{candidate_r.mean():.4f} | {mean:+.4f} | [{low:+.4f}, {high:+.4f}] | "
+                     f"{'pass' if passes else 'fail'} |")
+    for value, seconds in walls.items():
+        lines.append(f"\nmedian wall time per run, {value}: {np.median(seconds):.1f} s ({len(seconds)} runs)")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the sweep (or print the summary) and return the exit status."""
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--option", choices=sorted(OPTIONS), default="sampler")
+    parser.add_argument("--datasets", nargs="+", default=["dk82"])
+    parser.add_argument("--models", nargs="+", choices=sorted(MODELS), default=["mlp"])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--folds", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=0, help="epochs (default: the model's short schedule)")
+    parser.add_argument("--extra", nargs="*", default=[], help="overrides for both arms, e.g. "
+                        "--extra=--data.sampler=blocks")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--results", type=Path, default=Path("runs/parity.jsonl"))
+    parser.add_argument("--summary", action="store_true", help="only print the summary of --results")
+    args = parser.parse_args(argv)
+    records = []
+    if args.results.exists():
+        records = [json.loads(line) for line in args.results.read_text().splitlines() if line.strip()]
+    if not args.summary:
+        torch.set_num_threads(args.threads)
+        override, reference, candidate = OPTIONS[args.option]
+        done = {(r["option"], r["dataset"], r["model"], r["round"], r["fold"], r["value"], r["epochs_asked"],
+                 tuple(r["extra"])) for r in records}
+        args.results.parent.mkdir(parents=True, exist_ok=True)
+        for split_round in range(args.rounds):
+            for dataset in args.datasets:
+                for model in args.models:
+                    for fold in range(args.folds):
+                        for value in (reference, candidate):
+                            key = (args.option, dataset, model, split_round, fold, value, args.epochs,
+                                   tuple(args.extra))
+                            if key in done:
+                                continue
+                            start = time.strftime("%H:%M:%S")
+                            result = run_cell(dataset, model, split_round, fold, override, value, args.epochs,
+                                              args.extra)
+                            record = {"option": args.option, "dataset": dataset, "model": model,
+                                      "round": split_round, "fold": fold, "value": value,
+                                      "epochs_asked": args.epochs, "extra": list(args.extra),
+                                      "threads": args.threads, "started": start, **result}
+                            records.append(record)
+                            with args.results.open("a") as handle:
+                                handle.write(json.dumps(record) + "\n")
+                            print(json.dumps(record), flush=True)
+    print(summarize(records, args.option))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
