@@ -32,8 +32,8 @@ import torch  # noqa: E402
 from scipy import stats  # noqa: E402
 
 OPTIONS = {
-    "sampler": ("--data.sampler", "uniform", "blocks"),
-    "precision": ("--trainer.precision", "32-true", "bf16-mixed"),
+    "sampler": ("data.sampler", "uniform", "blocks"),
+    "precision": ("trainer.precision", "32-true", "bf16-mixed"),
 }
 """option → (override key, reference value, candidate value)."""
 
@@ -47,16 +47,20 @@ MODELS = {
 def run_cell(dataset: str, model: str, split_round: int, fold: int, override: str, value: str, epochs: int,
              extra: list[str]) -> dict[str, Any]:
     """Fit and test one configuration; return its test Pearson r and wall time."""
-    from ge2conn.training import fit_and_test  # imported late: keeps --summary fast
+    from ge2conn import api  # imported late: keeps --summary fast
 
     config, default_epochs, learning_rate = MODELS[model]
+    settings: dict[str, Any] = {
+        "data.dataset": dataset, "data.split_round": split_round, "data.fold": fold, override: value,
+        "trainer.max_epochs": epochs or default_epochs, "model.init_args.learning_rate": learning_rate,
+        "trainer.logger": False, "trainer.enable_progress_bar": False, "trainer.enable_model_summary": False,
+    }
+    for item in extra:
+        key, _, setting = item.removeprefix("--").partition("=")
+        settings[key] = setting
     with tempfile.TemporaryDirectory(prefix="ge2conn-parity-") as root:
-        result = fit_and_test([config, "configs/trainer/cpu.yaml"], [
-            f"--data.dataset={dataset}", f"--data.split_round={split_round}", f"--data.fold={fold}",
-            f"{override}={value}", f"--trainer.max_epochs={epochs or default_epochs}",
-            f"--model.init_args.learning_rate={learning_rate}", f"--trainer.default_root_dir={root}",
-            "--trainer.logger=false", "--trainer.enable_progress_bar=false",
-            "--trainer.enable_model_summary=false", *extra])
+        settings["trainer.default_root_dir"] = root
+        result = api.fit_and_test([config, "configs/trainer/cpu.yaml"], settings)
     return {"test_r": result.metrics["test/pearson"], "wall_s": result.metrics["wall_time_s"],
             "epochs": result.metrics["epochs"]}
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.support.quick import SMALL_MLP, quick_overrides
+from tests.support.quick import SMALL_MLP_SETTINGS, as_arguments, quick_overrides
 
 REPO = Path(__file__).parents[1]
 METRICS = ("test/pearson", "test/mse", "test/spearman", "test/r2", "test/geodesic")
@@ -62,7 +62,7 @@ def _test_metrics(folder: Path) -> dict[str, float]:
 
 @pytest.mark.slow
 def test_two_nodes_train_and_test_like_one_process(tmp_path: Path, synthetic_path: Path) -> None:
-    model = ["--config", "configs/mlp.yaml", *SMALL_MLP, "--data.sampler=blocks"]
+    model = ["--config", "configs/mlp.yaml", *as_arguments(SMALL_MLP_SETTINGS), "--data.sampler=blocks"]
     _launch(["fit", *model, *quick_overrides(tmp_path, synthetic_path)], nodes=2)
     checkpoint = tmp_path / "checkpoints" / "last.ckpt"
     state = torch.load(checkpoint, weights_only=False)
