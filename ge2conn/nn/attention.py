@@ -148,7 +148,8 @@ def attention(
         bias = alibi_bias(alibi_slopes.to(device=query.device, dtype=query.dtype), seq_len)[None]
 
     if not return_weights:
-        if query.device.type == "cpu" and query.dtype != torch.float32 and CPU_ATTENTION_IN_FLOAT32:
+        half = query.dtype in (torch.bfloat16, torch.float16)
+        if query.device.type == "cpu" and half and CPU_ATTENTION_IN_FLOAT32:
             # CPU bf16 autocast: the fused CPU SDPA kernel is ~2x slower in bf16 than in float32 (forward +
             # backward at 123 tokens, benchmarks/README.md), so the attention itself runs in float32.
             with torch.autocast("cpu", enabled=False):
