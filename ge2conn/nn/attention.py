@@ -136,6 +136,8 @@ def attention(
             softmax_scale=1.0 / math.sqrt(head_size),
             causal=False,
             alibi_slopes=slopes,
+            # flash-attn's backward adds into dQ with atomics unless asked not to (at some speed cost).
+            deterministic=torch.are_deterministic_algorithms_enabled(),
         )
         return output
 

@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as functional
 from torch import Tensor, nn
 
+from ge2conn.nn.base import gather_rows
+
 
 def mlp_blocks(in_features: int, hidden_sizes: Sequence[int], dropout: float) -> nn.Sequential:
     """Hidden blocks ``Linear → ReLU → BatchNorm1d → Dropout`` followed by ``Linear → 1``.
@@ -90,14 +92,15 @@ class PairDecoder(nn.Module):
             (B,) predictions.
         """
         if encoded.shape[0] >= index_i.shape[0]:
-            return self.forward(encoded[index_i], encoded[index_j])
+            return self.forward(gather_rows(encoded, index_i), gather_rows(encoded, index_j))
         first, *rest = self.mlp
         assert isinstance(first, nn.Linear)  # built by mlp_blocks
         hidden, width = first.out_features, encoded.shape[-1]
         # Rows [0, H) of the stacked weight act on z_i, rows [H, 2H) on z_j: one GEMM for both halves.
         stacked = first.weight.view(hidden, 2, width).transpose(0, 1).reshape(2 * hidden, width)
         projected = functional.linear(encoded, stacked)
-        features = projected[index_i, :hidden] + projected[index_j, hidden:] + first.bias
+        features = (gather_rows(projected[:, :hidden], index_i) + gather_rows(projected[:, hidden:], index_j)
+                    + first.bias)
         for layer in rest:
             features = layer(features)
         return features.squeeze(-1)
