@@ -17,6 +17,7 @@ from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCL
 
 import ge2conn.models  # noqa: F401  (registers every task so short class names resolve)
 from ge2conn.callbacks import ConnectomeFigures, ConnectomeWriter, RestoreBestWeights, StableCheckpoint
+from ge2conn.callbacks.run_state import RunState
 from ge2conn.data.datamodule import EdgePairDataModule
 from ge2conn.models import MODEL_ALIASES
 from ge2conn.models.base import LINKED_DATA_FIELDS, EdgeRegressionTask
@@ -88,6 +89,7 @@ class Ge2connCLI(LightningCLI):
         parser.set_defaults({f"early_stopping.{key}": value
                              for key, value in EARLY_STOPPING_DEFAULTS.items()})
         parser.add_lightning_class_args(RestoreBestWeights, "best_weights")
+        parser.add_lightning_class_args(RunState, "run_state")
         parser.add_lightning_class_args(ConnectomeFigures, "figures")
         parser.add_lightning_class_args(ConnectomeWriter, "prediction")
 

@@ -29,6 +29,7 @@ from lightning.pytorch.callbacks import EarlyStopping
 from ge2conn.api.lightning_cli import CHECKPOINT_DEFAULTS, EARLY_STOPPING_DEFAULTS, ConfigRequest, Ge2connCLI
 from ge2conn.callbacks import RestoreBestWeights, StableCheckpoint
 from ge2conn.callbacks.edge_predictions import TestPredictions
+from ge2conn.callbacks.run_state import RunState
 from ge2conn.data.datamodule import EdgePairDataModule
 from ge2conn.models.base import LINKED_DATA_FIELDS, EdgeRegressionTask
 from ge2conn.utils.warnings_policy import quiet_known_warnings
@@ -155,7 +156,7 @@ def build_task(task_class: type[TaskType], datamodule: EdgePairDataModule,
 
 
 def build_trainer(**trainer_arguments: Any) -> Trainer:
-    """A trainer with the callbacks of ``ge2conn fit``: best/last checkpoints, early stopping, best weights.
+    """A trainer with the callbacks of ``ge2conn fit``: checkpoints, early stopping, best weights, run state.
 
     Args:
         **trainer_arguments: Arguments of :class:`lightning.pytorch.Trainer` (``max_epochs``,
@@ -169,6 +170,7 @@ def build_trainer(**trainer_arguments: Any) -> Trainer:
         StableCheckpoint(dirpath=os.path.join(str(root), "checkpoints"), **CHECKPOINT_DEFAULTS),
         EarlyStopping(**EARLY_STOPPING_DEFAULTS),
         RestoreBestWeights(),
+        RunState(),
         *trainer_arguments.pop("callbacks", []),
     ]
     with quiet_known_warnings():

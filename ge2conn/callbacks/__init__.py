@@ -7,6 +7,7 @@ from ge2conn.callbacks.compile import CompileEncoder
 from ge2conn.callbacks.edge_predictions import EdgePredictionCollector, TestPredictions
 from ge2conn.callbacks.figures import ConnectomeFigures
 from ge2conn.callbacks.prediction_writer import ConnectomeWriter
+from ge2conn.callbacks.run_state import RunState
 
 __all__ = [
     "CompileEncoder",
@@ -14,6 +15,7 @@ __all__ = [
     "ConnectomeFigures",
     "ConnectomeWriter",
     "RestoreBestWeights",
+    "RunState",
     "StableCheckpoint",
     "TargetAugmentation",
     "TestPredictions",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zipfile
 
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
@@ -34,3 +35,32 @@ class StableCheckpoint(ModelCheckpoint):
         path = os.path.join(str(self.dirpath), f"{self.CHECKPOINT_NAME_LAST}{self.FILE_EXTENSION}")
         trainer.save_checkpoint(path)
         self.last_model_path = path
+
+    def _find_last_checkpoints(self, trainer: Trainer) -> set[str]:
+        # ``--ckpt_path last``: last.ckpt, or else the newest complete checkpoint of the folder (a crash
+        # between writing best-*.ckpt and last.ckpt leaves only the former, which holds the same state).
+        # Lightning resolves "last" through this (private) method; it is the one place to extend the lookup.
+        if self.dirpath is None:
+            self.dirpath = os.path.join(trainer.default_root_dir, "checkpoints")
+        found = super()._find_last_checkpoints(trainer)
+        return found or newest_complete_checkpoint(self.dirpath)
+
+
+def newest_complete_checkpoint(folder: str | os.PathLike[str] | None) -> set[str]:
+    """The most recently written readable ``*.ckpt`` of a folder, as a set of zero or one path.
+
+    A checkpoint is a zip archive (``torch.save``) whose directory is written last, so a file truncated by a
+    crash is not a zip file and is skipped.
+
+    Args:
+        folder: The checkpoint folder (None or missing: nothing found).
+
+    Returns:
+        ``{path}`` or the empty set.
+    """
+    if folder is None or not os.path.isdir(folder):
+        return set()
+    candidates = [entry.path for entry in os.scandir(folder)
+                  if entry.name.endswith(".ckpt") and entry.is_file()]
+    complete = [path for path in candidates if zipfile.is_zipfile(path)]
+    return {max(complete, key=os.path.getmtime)} if complete else set()

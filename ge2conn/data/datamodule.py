@@ -15,7 +15,7 @@ other structures.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import h5py
 import numpy as np
@@ -248,6 +248,36 @@ class EdgePairDataModule(LightningDataModule):
         rows, cols = pairs[:, 0].copy(), pairs[:, 1].copy()
         return (arrays["expression"].astype(np.float64), arrays["coordinates"].astype(np.float64), rows, cols,
                 arrays["connectivity"][rows, cols].astype(np.float64))
+
+    # ------------------------------------------------------------------------------------ resume state
+    def state_dict(self) -> dict[str, Any]:
+        """What a checkpoint must match to be resumed with this datamodule: the regions of each set.
+
+        The edge order of an epoch follows ``(seed, epoch)`` and the epoch is in the trainer's loop state, so
+        the seed and the region sets are all the datamodule adds to a checkpoint.
+
+        Returns:
+            The seed and the train/val/test region indices.
+        """
+        return {"seed": self.seed, "train": self.split.train.tolist(), "val": self.split.val.tolist(),
+                "test": self.split.test.tolist()}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Refuse to resume a checkpoint made on other regions (another fold, split or seed).
+
+        Args:
+            state_dict: What :meth:`state_dict` saved (absent from checkpoints of older versions).
+
+        Raises:
+            ValueError: When the checkpoint's region sets or seed differ from this datamodule's.
+        """
+        saved = {name: state_dict[name] for name in ("seed", "train", "val", "test") if name in state_dict}
+        differing = [name for name, value in saved.items() if self.state_dict()[name] != value]
+        if differing:
+            raise ValueError(f"the checkpoint being resumed was trained with a different "
+                             f"{', '.join(differing)} (data.seed / data.split / data.fold / "
+                             f"data.val_fraction): resume it with the data options of the interrupted run, "
+                             f"or start a new run without --ckpt_path")
 
     # ------------------------------------------------------------------------------------- dataloaders
     def _rank_and_world(self) -> tuple[int, int]:

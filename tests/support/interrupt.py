@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from typing import Any
 
 from lightning.pytorch import Callback, LightningModule, Trainer
@@ -14,14 +15,18 @@ class KillMidEpoch(Callback):
     Args:
         epoch: Epoch in which to die.
         batch: Batch index after which to die.
+        sigkill: Die by SIGKILL (as ``kill -9``) instead of ``os._exit(17)``.
     """
 
-    def __init__(self, epoch: int = 1, batch: int = 1) -> None:
+    def __init__(self, epoch: int = 1, batch: int = 1, sigkill: bool = False) -> None:
         self.epoch = epoch
         self.batch = batch
+        self.sigkill = sigkill
 
     def on_train_batch_end(
         self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
         if trainer.current_epoch == self.epoch and batch_idx == self.batch:
+            if self.sigkill:
+                os.kill(os.getpid(), signal.SIGKILL)
             os._exit(17)
