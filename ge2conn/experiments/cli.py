@@ -96,7 +96,8 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         console.print(Text(f"prepared {config.output} ({summary.total} runs in this shard)"), soft_wrap=True)
         return 0
     console.print(Text(f"{summary.finished} finished, {summary.skipped} skipped (finished before), "
-                       f"{len(summary.failed)} failed of {summary.total} runs"), soft_wrap=True)
+                       f"{len(summary.failed)} failed, {len(summary.busy)} left to another runner (locked) "
+                       f"of {summary.total} runs"), soft_wrap=True)
     for folder, error in summary.failed:
         console.print(Text(f"  failed {folder}: {error} (see error.json)", style="red"), soft_wrap=True)
     return 1 if summary.failed else 0

@@ -3,7 +3,9 @@
 Runs already finished (a complete ``metrics.json``) are skipped, so an interrupted experiment resumes where
 it stopped; failed runs are retried on the next invocation. With ``workers > 1`` the outer splits go to a
 ``ProcessPoolExecutor`` ('spawn' start method, ``torch.set_num_threads(cores // workers)`` per worker); with
-``trainer.devices: gpu`` there is one worker per visible GPU, each seeing only its own device.
+``trainer.devices: gpu`` there is one worker per visible GPU, each seeing only its own device. Workers die
+with the runner, and each outer split runs under the locks of its run folders, so two runners never compute
+the same run at once (:mod:`ge2conn.experiments.lifetime`).
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ from rich.progress import (
 from rich.text import Text
 
 from ge2conn.experiments.config import ExperimentConfig
-from ge2conn.experiments.execution import CellJob, RunOutcome, execute_cell, initialize_worker
+from ge2conn.experiments.execution import CellJob, RunOutcome
 from ge2conn.experiments.grid import OuterSplit, outer_splits, run_folder, shard
+from ge2conn.experiments.lifetime import execute_cell_locked, start_worker
 from ge2conn.experiments.storage import EXPERIMENT_FILE, git_commit, is_finished, write_json
 
 
@@ -43,12 +46,14 @@ class RunSummary:
         skipped: Runs finished before this invocation.
         finished: Runs finished now.
         failed: Runs that failed now (folder and one-line error).
+        busy: Runs left to another runner that holds their lock (folder and reason).
     """
 
     total: int = 0
     skipped: int = 0
     finished: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
+    busy: list[tuple[str, str]] = field(default_factory=list)
 
 
 def plan(config: ExperimentConfig, shard_index: int = 0, shard_count: int = 1) -> list[OuterSplit]:
@@ -207,6 +212,10 @@ def run_experiment(config: ExperimentConfig, shard_index: int = 0, shard_count: 
 
         def record(outcome: RunOutcome) -> None:
             if outcome.status == "skipped":
+                if outcome.error:  # locked by another runner: not computed here
+                    summary.busy.append((outcome.folder, outcome.error))
+                    progress.console.print(Text(f"busy: {outcome.error}", style="yellow"), soft_wrap=True)
+                    progress.update(task, advance=1)
                 return
             if outcome.status == "failed":
                 summary.failed.append((outcome.folder, outcome.error))
@@ -235,7 +244,7 @@ def _run_in_process(jobs: list[CellJob], record: Any, devices: list[str] | None)
     if devices:
         os.environ["CUDA_VISIBLE_DEVICES"] = devices[0]
     for job in jobs:
-        execute_cell(job, record)
+        execute_cell_locked(job, record)
 
 
 def _run_in_pool(jobs: list[CellJob], record: Any, count: int, devices: list[str] | None) -> None:
@@ -246,9 +255,10 @@ def _run_in_pool(jobs: list[CellJob], record: Any, count: int, devices: list[str
         for device in devices:
             device_queue.put(device)
     threads = max(1, available_cores() // count)
-    with ProcessPoolExecutor(max_workers=count, mp_context=context, initializer=initialize_worker,
-                             initargs=(threads, device_queue)) as pool:
-        futures: dict[Future[list[RunOutcome]], CellJob] = {pool.submit(execute_cell, job): job
+    # Workers die with this process, however it dies (see ge2conn.experiments.lifetime).
+    with ProcessPoolExecutor(max_workers=count, mp_context=context, initializer=start_worker,
+                             initargs=(os.getpid(), threads, device_queue)) as pool:
+        futures: dict[Future[list[RunOutcome]], CellJob] = {pool.submit(execute_cell_locked, job): job
                                                             for job in jobs}
         remaining = set(futures)
         while remaining:
