@@ -77,7 +77,7 @@ def build_edge_metrics(
         metric.
     """
     metrics: dict[str, Metric | MetricCollection] = {
-        "pearson": PearsonR(),
+        "pearson": PearsonR(warn_near_flat=_normalized_prefix(prefix) == "test/"),
         "spearman": SpearmanRho(),
         "r2": RSquared(),
         "mse": MeanSquaredError(),

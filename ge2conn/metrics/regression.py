@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 from torchmetrics import Metric
-from torchmetrics.utilities import dim_zero_cat
+from torchmetrics.utilities import dim_zero_cat, rank_zero_warn
 
 from ge2conn.metrics.functional import (
     _as_float64_vector,
@@ -114,10 +114,38 @@ class SumStateMetric(Metric):
         return self.value_from_sums(getattr(self, self.state_name))
 
 
+NEAR_FLAT_SD_RATIO = 0.01
+"""Predictions with an SD below this share of the target SD are reported as near-flat (r then misleads)."""
+
+
+def prediction_sd_ratio(sums: Tensor) -> float:
+    """SD of the predictions over SD of the targets, from Pearson moment sums ``[n, Σx, Σy, Σx², Σy², Σxy]``.
+
+    Args:
+        sums: The six float64 moment sums (x = predictions, y = targets).
+
+    Returns:
+        The ratio (NaN when there are no edges or the targets have no spread).
+    """
+    n, sum_x, sum_y, sum_xx, sum_yy = (float(value) for value in sums[:5])
+    if n < 1:
+        return float("nan")
+    variance_x = max(sum_xx / n - (sum_x / n) ** 2, 0.0)
+    variance_y = max(sum_yy / n - (sum_y / n) ** 2, 0.0)
+    return (variance_x / variance_y) ** 0.5 if variance_y > 0 else float("nan")
+
+
 class PearsonR(SumStateMetric):
     """Pearson correlation over all edges seen, from float64 running moment sums.
 
-    Constant predictions (or targets) give NaN with a warning instead of raising.
+    Constant predictions (or targets) give NaN with a warning instead of raising. A model that predicts
+    almost the same value everywhere can still get a high r from a tiny residual spread (a 2-epoch dk82 MLP
+    predicted 0.2576-0.2600 for every edge, SD 0.00044 against a target SD of 0.19, and got r = 0.61 with
+    R² = -0.02); with ``warn_near_flat`` such predictions (SD below :data:`NEAR_FLAT_SD_RATIO` of the target
+    SD) are reported with a warning.
+
+    Args:
+        warn_near_flat: Warn at ``compute`` when the predictions are near-flat (the test collection does).
     """
 
     is_differentiable = True
@@ -131,8 +159,19 @@ class PearsonR(SumStateMetric):
         """n, Σx, Σy, Σx², Σy², Σxy of the batch."""
         return _pearson_update(preds, target)
 
+    def __init__(self, warn_near_flat: bool = False) -> None:
+        super().__init__()
+        self.warn_near_flat = warn_near_flat
+
     def value_from_sums(self, sums: Tensor) -> Tensor:
-        """Pearson r."""
+        """Pearson r (and the near-flat warning when asked for)."""
+        ratio = prediction_sd_ratio(sums)
+        if self.warn_near_flat and ratio < NEAR_FLAT_SD_RATIO:
+            rank_zero_warn(
+                f"near-flat predictions: their SD is {100 * ratio:.2g}% of the target SD (below "
+                f"{100 * NEAR_FLAT_SD_RATIO:g}%) over {int(sums[0])} edges; the model predicts almost one "
+                f"value for every edge, so Pearson r says little here - read R² and MSE instead"
+            )
         return _pearson_compute(sums)
 
 
