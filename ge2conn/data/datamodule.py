@@ -32,6 +32,7 @@ from ge2conn.data.region_table import RegionMetadata, RegionTable, read_gene_lis
 from ge2conn.data.samplers import BlockEdgeBatches
 from ge2conn.data.splits import RegionSplit, make_region_split, whole_brain_split
 from ge2conn.data.targets import Target, target_matrix, target_regions
+from ge2conn.data.validation import DEFAULT_MIN_VAL_EDGES, validation_fraction, warn_if_few_validation_edges
 from ge2conn.nulls.io import load_null_permutation, null_path_for
 
 # Lightning's advice about workers and IterableDataset lengths does not apply to these loaders (whole
@@ -69,6 +70,8 @@ class EdgePairDataModule(LightningDataModule):
             ``"blocks"`` (the edges between two random groups of regions per batch, see
             :mod:`ge2conn.data.samplers`; far fewer distinct regions per batch). Both train on every edge
             once per epoch.
+        min_val_edges: Enlarge the validation set (up to a quarter of the outer training regions) until it
+            has this many edges, and warn when it cannot; 0 keeps ``val_fraction`` as is.
     """
 
     def __init__(
@@ -91,6 +94,7 @@ class EdgePairDataModule(LightningDataModule):
         whole_brain: bool = False,
         target: Target = "functional",
         sampler: Literal["uniform", "blocks"] = "uniform",
+        min_val_edges: int = DEFAULT_MIN_VAL_EDGES,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -133,10 +137,20 @@ class EdgePairDataModule(LightningDataModule):
         self.region_metadata: RegionMetadata = table.metadata(self._file_regions)
         self.num_regions = int(self._file_regions.size)
         self.num_genes = int(self._genes.size)
-        self.split: RegionSplit = (
-            whole_brain_split(self.num_regions, val_fraction, seed) if whole_brain
-            else make_region_split(self.region_metadata.centroids, split, split_round, fold, num_folds,
-                                   val_fraction, seed))
+        def make_split(fraction: float) -> RegionSplit:
+            if whole_brain:
+                return whole_brain_split(self.num_regions, fraction, seed)
+            return make_region_split(self.region_metadata.centroids, split, split_round, fold, num_folds,
+                                     fraction, seed)
+
+        self.split: RegionSplit = make_split(val_fraction)
+        # Enough validation edges for the best epoch not to be noise (ge2conn.data.validation); the outer test
+        # set does not depend on the validation share.
+        outer_train = self.split.train.size + self.split.val.size
+        effective_fraction = validation_fraction(outer_train, val_fraction, min_val_edges)
+        if effective_fraction != val_fraction:
+            self.split = make_split(effective_fraction)
+        warn_if_few_validation_edges(self.split.val.size, min_val_edges, str(dataset))
         train_centroids = self.region_metadata.centroids[self.split.train]
         self.coordinate_mean: list[float] = [float(value) for value in train_centroids.mean(axis=0)]
         # Population SD; the floor keeps standardization finite for degenerate (e.g. planar) layouts.

@@ -220,6 +220,9 @@ def execute_run(job: CellJob, variant: str, hyperparameters: dict[str, Any]) -> 
         **summary,
         "cpu_time_s": cpu_time,
         "num_parameters": sum(parameter.numel() for parameter in result.task.parameters()),
+        # How many regions/edges chose the best epoch (ge2conn.data.validation): few means a noisy choice.
+        "validation": {"regions": int(len(result.datamodule.split.val)),
+                       "edges": int(result.datamodule.val_edges.shape[0])},
         "metrics": metrics,
         "hyperparameters": hyperparameters,
         "model_hparams": {key: value for key, value in dict(result.task.hparams).items()

@@ -4,7 +4,7 @@ Reads every ``metrics.json`` under the given folders (shards of one experiment l
 in several folders that are merged here) and writes:
 
 - ``metrics.csv``: one row per run, every metric;
-- ``table1.md/.csv``: Pearson r (true and null), MSE and geodesic distance, mean ± SD over outer splits,
+- ``table1.md/.csv``: Pearson r (true and null), R², MSE and geodesic distance, mean ± SD over outer splits,
   with the paired Wilcoxon p of true vs null;
 - ``table2.md/.csv``: short-range, long-range, inter-hemispheric and strong-positive Pearson r;
 - ``significance.md/.csv``: per model, the Wilcoxon signed-rank test of true vs null Pearson r over the
@@ -33,7 +33,9 @@ from scipy import stats
 from ge2conn.experiments.storage import ERROR_FILE, EXPERIMENT_FILE, METRICS_FILE, read_json
 
 SPLIT_ORDER = ("random", "spatial")
-TABLE1_METRICS = (("test/pearson", "Pearson r"), ("test/mse", "MSE"), ("test/geodesic", "Geodesic"))
+# R² and MSE sit beside r: r alone flatters a model that predicts nearly one value everywhere.
+TABLE1_METRICS = (("test/pearson", "Pearson r"), ("test/r2", "R²"), ("test/mse", "MSE"),
+                  ("test/geodesic", "Geodesic"))
 TABLE2_METRICS = (
     ("test/pearson_short", "Short-range r"),
     ("test/pearson_long", "Long-range r"),
@@ -208,11 +210,11 @@ def table1_markdown(rows: list[dict[str, Any]]) -> str:
     """Table 1: Pearson r true / null, MSE and geodesic (true), paired Wilcoxon p, per dataset and split."""
     def render(row: dict[str, Any]) -> list[list[str]]:
         return [[row["model_name"], str(row["pearson_true_n"]), _cell(row, "pearson", "true", 3),
-                 _cell(row, "pearson", "null", 3), _cell(row, "mse", "true", 4),
+                 _cell(row, "pearson", "null", 3), _cell(row, "r2", "true", 3), _cell(row, "mse", "true", 4),
                  _cell(row, "geodesic", "true", 2), _number(row["wilcoxon_p"])]]
-    return _sections(rows, "Table 1: test Pearson r (true / null), MSE, geodesic distance (mean ± SD over "
-                     "outer splits)", ["Model", "n", "r (true)", "r (null)", "MSE", "Geodesic", "Wilcoxon p"],
-                     render)
+    return _sections(rows, "Table 1: test Pearson r (true / null), R², MSE, geodesic distance (mean ± SD "
+                     "over outer splits)", ["Model", "n", "r (true)", "r (null)", "R²", "MSE", "Geodesic",
+                                       "Wilcoxon p"], render)
 
 
 def table2_markdown(rows: list[dict[str, Any]]) -> str:

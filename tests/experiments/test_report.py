@@ -31,7 +31,8 @@ NAMES = {"smt": "SMT+[CLS]", "cm": "CM", "gauss": "Gauss"}
 
 
 def _metrics(pearson: float, index: int) -> dict[str, float | None]:
-    return {"test/pearson": pearson, "test/mse": 0.01 + 0.001 * index, "test/geodesic": 2.0 + 0.1 * index,
+    return {"test/pearson": pearson, "test/r2": pearson ** 2 - 0.3, "test/mse": 0.01 + 0.001 * index,
+            "test/geodesic": 2.0 + 0.1 * index,
             "test/pearson_short": pearson - 0.1, "test/pearson_long": None if index == 0 else pearson - 0.2,
             "test/pearson_inter_hemispheric": pearson - 0.05, "test/pearson_strong_positive": pearson / 2}
 
@@ -84,6 +85,7 @@ def test_tables_match_numpy_and_scipy(tmp_path: Path) -> None:
         if variant == "true":
             mse = [0.01 + 0.001 * index for index in range(len(values))]
             assert _value(row["mse_true_mean"]) == pytest.approx(np.mean(mse))
+            assert _value(row["r2_true_mean"]) == pytest.approx(np.mean(np.asarray(values) ** 2 - 0.3))
             assert _value(row["geodesic_true_sd"]) == pytest.approx(np.std([2.0 + 0.1 * i for i in range(8)],
                                                                            ddof=1))
     for model in ("smt", "cm"):
@@ -105,6 +107,7 @@ def test_tables_match_numpy_and_scipy(tmp_path: Path) -> None:
     markdown = (tmp_path / "table1.md").read_text()
     smt = VALUES[("smt", "true")]
     assert f"| SMT+[CLS] | 8 | {np.mean(smt):.3f} ± {np.std(smt, ddof=1):.3f} |" in markdown
+    assert "| r (true) | r (null) | R² | MSE |" in markdown
     assert "## dk82 — random split" in markdown
     significance = {row["model"]: row for row in _read_csv(tmp_path / "significance.csv")}
     assert set(significance) == {"smt", "cm"}

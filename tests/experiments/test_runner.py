@@ -42,6 +42,8 @@ def test_runs_write_metrics_predictions_and_resume(make_config: Callable[..., Ex
     assert record["null_rank"] == 1 and record["split_seed"] == 3
     assert {"seed", "git_commit", "wall_time_s", "config"} <= set(record)
     assert record["config"]["settings"]["data.null_rank"] == 1
+    regions = record["validation"]["regions"]
+    assert regions >= 2 and record["validation"]["edges"] == regions * (regions - 1) // 2
     assert np.isfinite(record["metrics"]["test/pearson"])
     true_record = json.loads((config.output / "cge" / "random" / "r0f1-true" / "metrics.json").read_text())
     assert true_record["seed"] == record["seed"]
