@@ -15,10 +15,11 @@ import numpy as np
 import pytest
 import torch
 
-from ge2conn.training import build_cli
-from tests.support.quick import quick_overrides
+from ge2conn import api
+from tests.support.quick import as_arguments, quick_settings
 
 REPO = Path(__file__).parents[1]
+MODEL = {"model.init_args.hidden_sizes": [16, 8], "early_stopping.patience": 100, "seed_everything": 5}
 KILL = ["--trainer.callbacks+=tests.support.interrupt.KillMidEpoch", "--trainer.callbacks.sigkill=true",
         "--trainer.callbacks.batch=1"]
 
@@ -26,8 +27,8 @@ KILL = ["--trainer.callbacks+=tests.support.interrupt.KillMidEpoch", "--trainer.
 def _common(root: Path, synthetic: Path) -> list[str]:
     # Dropout 0.2 (the MLP default) draws from the global generator, so a resume without the right random
     # streams drifts; 4 epochs, early stopping kept out of the way.
-    return ["--config", "configs/mlp.yaml", *quick_overrides(root, synthetic, epochs=4),
-            "--model.init_args.hidden_sizes=[16,8]", "--early_stopping.patience=100", "--seed_everything=5"]
+    settings = {**quick_settings(root, synthetic, epochs=4), **MODEL}
+    return ["--config", "configs/mlp.yaml", *as_arguments(settings)]
 
 
 def _fit(args: list[str]) -> subprocess.CompletedProcess[str]:
@@ -42,10 +43,9 @@ def _checkpoints(root: Path) -> dict[str, dict[str, Any]]:
 
 
 def _test_metrics(root: Path, synthetic: Path, checkpoint: Path) -> dict[str, float]:
-    arguments = _common(root, synthetic)
-    cli = build_cli([arguments[1]], arguments[2:])
-    results = cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path=str(checkpoint), verbose=False)
-    return {name: float(value) for name, value in results[0].items()}
+    run = api.build(REPO / "configs" / "mlp.yaml", {**quick_settings(root, synthetic, epochs=4), **MODEL})
+    run.task.load_state_dict(torch.load(checkpoint, weights_only=False)["state_dict"])
+    return api.test(run)
 
 
 def _assert_same_run(expected_root: Path, actual_root: Path, synthetic: Path) -> None:

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
+from ge2conn.api import fit_and_test
 from ge2conn.metrics.regression import NEAR_FLAT_SD_RATIO, PearsonR, prediction_sd_ratio
-from ge2conn.training import fit_and_test
-from tests.support.quick import SMALL_MLP, quick_overrides
+from tests.support.quick import SMALL_MLP_SETTINGS, quick_settings
 
 CONFIGS = Path(__file__).parents[2] / "configs"
 
@@ -58,5 +58,5 @@ def test_a_barely_trained_model_warns_at_test_time(tmp_path: Path, synthetic_pat
     # Decoders start at the mean training target with zero output weights: at a learning rate of 1e-7 the
     # predictions stay within a hair of that constant.
     with pytest.warns(UserWarning, match="near-flat predictions"):
-        fit_and_test([CONFIGS / "mlp.yaml"], [*quick_overrides(tmp_path, synthetic_path, epochs=1),
-                                              *SMALL_MLP, "--model.init_args.learning_rate=1e-7"])
+        fit_and_test([CONFIGS / "mlp.yaml"], {**quick_settings(tmp_path, synthetic_path, epochs=1),
+                                              **SMALL_MLP_SETTINGS, "model.init_args.learning_rate": 1e-7})

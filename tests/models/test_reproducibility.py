@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ge2conn.training import fit_and_test
-from tests.support.quick import quick_overrides
+from ge2conn.api import fit_and_test
+from tests.support.quick import quick_settings
 
 from .conftest import CONFIGS
 
@@ -16,9 +16,9 @@ from .conftest import CONFIGS
 def _fit(root: Path, synthetic: Path) -> tuple[dict[str, float], dict[str, torch.Tensor]]:
     # A 512-wide first layer and 256-edge batches: the gathered (B, H) gradients are large enough for the CPU
     # kernels to use both threads, which made advanced indexing's backward non-deterministic.
-    overrides = [*quick_overrides(root, synthetic, epochs=3), "--data.batch_size=256",
-                 "--model.init_args.hidden_sizes=[512,8]", "--seed_everything=3"]
-    run = fit_and_test([CONFIGS / "mlp.yaml"], overrides)
+    settings = {**quick_settings(root, synthetic, epochs=3), "data.batch_size": 256,
+                "model.init_args.hidden_sizes": [512, 8], "seed_everything": 3}
+    run = fit_and_test([CONFIGS / "mlp.yaml"], settings)
     metrics = {name: value for name, value in run.metrics.items() if name.startswith("test/")}
     return metrics, run.task.state_dict()
 
