@@ -16,7 +16,7 @@ from rich.console import Console
 
 from ge2conn.experiments.config import ExperimentConfig
 from ge2conn.experiments.grid import outer_splits, run_folder
-from ge2conn.experiments.lifetime import RunLockedError, run_lock
+from ge2conn.experiments.lifetime import LOCK_FILE, RunLockedError, run_lock
 from ge2conn.experiments.runner import run_experiment
 from tests.experiments.conftest import CONFIGS, REPOSITORY
 
@@ -99,13 +99,15 @@ def test_killing_the_runner_with_sigkill_leaves_no_worker_alive(tmp_path: Path, 
     runner = subprocess.Popen(command, cwd=REPOSITORY, env=environment, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 120
-        workers: set[int] = set()
-        while time.monotonic() < deadline and len(workers) < 2:  # two pool workers (+ resource tracker)
+        # Both workers are computing once two run folders are locked (the locks are taken after the worker
+        # initializer tied the worker to the runner; a worker still importing when its runner dies exits as
+        # soon as its initializer runs).
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and len(list((tmp_path / "runs").rglob(LOCK_FILE))) < 2:
             time.sleep(0.5)
-            workers = {pid for pid in _children(runner.pid)
-                       if b"spawn_main" in (LINUX_PROC / str(pid) / "cmdline").read_bytes()}
-        assert len(workers) >= 2, "the runner did not start its workers"
+        workers = {pid for pid in _children(runner.pid)
+                   if b"spawn_main" in (LINUX_PROC / str(pid) / "cmdline").read_bytes()}
+        assert len(workers) == 2, "the runner did not start its two workers"
         descendants = _children(runner.pid)
         runner.send_signal(signal.SIGKILL)
         runner.wait()
