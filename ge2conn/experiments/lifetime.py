@@ -5,7 +5,9 @@ Two guarantees:
 - **No orphans.** A pool worker dies with the runner that started it, whatever killed the runner (SIGKILL
   included): on Linux the kernel sends the worker SIGKILL when its parent dies (``prctl(PR_SET_PDEATHSIG)``
   through ctypes), and on every platform a daemon thread polls the parent's PID and exits the worker when
-  it changes (the fallback where ``prctl`` is unavailable, and a second line of defence on Linux). Without
+  it changes (the fallback where ``prctl`` is unavailable, and a second line of defence on Linux). Both are
+  armed by the pool initializer; a worker still starting up when its runner dies exits as soon as the
+  initializer runs and finds its parent gone. Without
   this, workers of a killed runner were adopted by PID 1, kept writing ``metrics.json`` files and then hung
   on their dead result pipe.
 - **One runner per run.** Before a worker runs the pending runs of an outer split it takes an exclusive,
