@@ -71,7 +71,8 @@ class EdgePairDataModule(LightningDataModule):
             :mod:`ge2conn.data.samplers`; far fewer distinct regions per batch). Both train on every edge
             once per epoch.
         min_val_edges: Enlarge the validation set (up to a quarter of the outer training regions) until it
-            has this many edges, and warn when it cannot; 0 keeps ``val_fraction`` as is.
+            has this many edges, and warn when it cannot; 0 (the default) keeps ``val_fraction`` as is
+            (see :mod:`ge2conn.data.validation`).
     """
 
     def __init__(

@@ -38,10 +38,10 @@ def test_validation_fraction_reaches_the_minimum_within_the_cap(outer_train: int
 def test_datamodule_enlarges_validation_warns_below_the_minimum_and_keeps_the_test_set(
         synthetic_path: Path) -> None:
     with pytest.warns(UserWarning, match="4 regions = 6 edges, fewer than data.min_val_edges=100"):
-        enlarged = EdgePairDataModule(str(synthetic_path))
+        enlarged = EdgePairDataModule(str(synthetic_path), min_val_edges=100)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        plain = EdgePairDataModule(str(synthetic_path), min_val_edges=0)
+        plain = EdgePairDataModule(str(synthetic_path))  # off by default
         reached = EdgePairDataModule(str(synthetic_path), min_val_edges=6)
     np.testing.assert_array_equal(enlarged.split.test, plain.split.test)
     assert (plain.split.val.size, enlarged.split.val.size, reached.split.val.size) == (2, 4, 4)
