@@ -20,12 +20,6 @@ from tests.support.quick import as_arguments, quick_settings
 
 REPO = Path(__file__).parents[1]
 MODEL = {"model.init_args.hidden_sizes": [16, 8], "early_stopping.patience": 100, "seed_everything": 5}
-# Known defect since last.ckpt is written in on_train_epoch_end (main 9c5ff69): a run resumed from it counts
-# one epoch too many (its later checkpoints say epoch 4 where the uninterrupted run's say 3, at the same
-# global step). Writing last.ckpt in on_validation_end instead made Lightning's resume miss val/loss for early
-# stopping; left for the StableCheckpoint owner. strict: the tests must start passing once it is fixed.
-EPOCH_COUNTER_DEFECT = pytest.mark.xfail(strict=True, reason="resumed run counts one epoch too many after "
-                                         "last.ckpt moved to on_train_epoch_end")
 KILL = ["--trainer.callbacks+=tests.support.interrupt.KillMidEpoch", "--trainer.callbacks.sigkill=true",
         "--trainer.callbacks.batch=1"]
 
@@ -84,7 +78,6 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory, synthetic_path: Path
     return root
 
 
-@EPOCH_COUNTER_DEFECT
 def test_sigkill_mid_epoch_then_resume_equals_the_uninterrupted_fit(uninterrupted: Path, tmp_path: Path,
                                                                      synthetic_path: Path) -> None:
     interrupted = tmp_path / "interrupted"
@@ -96,7 +89,6 @@ def test_sigkill_mid_epoch_then_resume_equals_the_uninterrupted_fit(uninterrupte
     _assert_same_run(uninterrupted, interrupted, synthetic_path)
 
 
-@EPOCH_COUNTER_DEFECT
 def test_crash_before_the_first_last_checkpoint_resumes_from_the_best_one(uninterrupted: Path, tmp_path: Path,
                                                                           synthetic_path: Path) -> None:
     interrupted = tmp_path / "interrupted"

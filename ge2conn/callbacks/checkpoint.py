@@ -24,6 +24,7 @@ class StableCheckpoint(ModelCheckpoint):
         """Default the folder to ``<default_root_dir>/checkpoints``."""
         if self.dirpath is None:
             self.dirpath = os.path.join(trainer.default_root_dir, "checkpoints")
+        self.last_saved_global_step: int | None = None
         super().setup(trainer, pl_module, stage)
 
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
@@ -35,6 +36,18 @@ class StableCheckpoint(ModelCheckpoint):
         path = os.path.join(str(self.dirpath), f"{self.CHECKPOINT_NAME_LAST}{self.FILE_EXTENSION}")
         trainer.save_checkpoint(path)
         self.last_model_path = path
+        self.last_saved_global_step = trainer.global_step
+
+    def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """Keep the ``last.ckpt`` of the final epoch instead of Lightning's end-of-training rewrite.
+
+        :class:`ModelCheckpoint` rewrites "last" at the end of training unless *it* wrote one during the run;
+        after a resume without a new best epoch that rewrite would store the epoch counter already advanced
+        past the final epoch, and a resumed run's ``last.ckpt`` would differ from the uninterrupted run's.
+        """
+        if self.last_saved_global_step == trainer.global_step:
+            return
+        super().on_train_end(trainer, pl_module)
 
     def _find_last_checkpoints(self, trainer: Trainer) -> set[str]:
         # ``--ckpt_path last``: last.ckpt, or else the newest complete checkpoint of the folder (a crash
