@@ -7,6 +7,7 @@ and one typed on the command line are the same run.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCL
 
 import ge2conn.models  # noqa: F401  (registers every task so short class names resolve)
 from ge2conn.callbacks import ConnectomeFigures, ConnectomeWriter, RestoreBestWeights, StableCheckpoint
+from ge2conn.callbacks.checkpoint import resolve_last_checkpoint
 from ge2conn.callbacks.run_state import RunState
 from ge2conn.data.datamodule import EdgePairDataModule
 from ge2conn.models import MODEL_ALIASES
@@ -113,6 +115,24 @@ class Ge2connCLI(LightningCLI):
         if checkpoint is not None and checkpoint.get("dirpath") is None:
             root = config.get("trainer.default_root_dir") or os.getcwd()
             checkpoint["dirpath"] = os.path.join(str(root), "checkpoints")
+
+    def before_fit(self) -> None:
+        """Resolve ``--ckpt_path last`` in the run's checkpoint folder before Lightning sees it.
+
+        ``last.ckpt`` if it is there, else the newest complete checkpoint (a crash before the first
+        ``last.ckpt``), else nothing: the fit starts from scratch with a one-line note instead of Lightning's
+        misleading "set save_last=True" hint.
+        """
+        arguments = self.config_init.get("fit") if self.subcommand == "fit" else None
+        if arguments is None or arguments.get("ckpt_path") != "last":
+            return
+        callback = self.trainer.checkpoint_callback
+        folder = callback.dirpath if isinstance(callback, StableCheckpoint) else None
+        resolved = resolve_last_checkpoint(folder)
+        if resolved is None:
+            print(f"ge2conn fit: --ckpt_path last: no checkpoint in {folder}; starting from scratch.",
+                  file=sys.stderr)
+        arguments["ckpt_path"] = resolved
 
     def parse_arguments(self, parser: LightningArgumentParser, args: ArgsType) -> None:
         """Parse command-line arguments, or config files then settings given as objects."""

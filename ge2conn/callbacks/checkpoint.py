@@ -49,14 +49,27 @@ class StableCheckpoint(ModelCheckpoint):
             return
         super().on_train_end(trainer, pl_module)
 
-    def _find_last_checkpoints(self, trainer: Trainer) -> set[str]:
-        # ``--ckpt_path last``: last.ckpt, or else the newest complete checkpoint of the folder (a crash
-        # between writing best-*.ckpt and last.ckpt leaves only the former, which holds the same state).
-        # Lightning resolves "last" through this (private) method; it is the one place to extend the lookup.
-        if self.dirpath is None:
-            self.dirpath = os.path.join(trainer.default_root_dir, "checkpoints")
-        found = super()._find_last_checkpoints(trainer)
-        return found or newest_complete_checkpoint(self.dirpath)
+
+def resolve_last_checkpoint(folder: str | os.PathLike[str] | None) -> str | None:
+    """What ``--ckpt_path last`` resumes from: ``last.ckpt``, else the newest complete checkpoint, else None.
+
+    A crash between writing ``best-*.ckpt`` and the first ``last.ckpt`` leaves only the former, which holds
+    the same state, so the run resumes from it (and no stale file is left beside a fresh best). None means
+    there is nothing to resume: the run starts from scratch.
+
+    Args:
+        folder: The checkpoint folder of the run (``<default_root_dir>/checkpoints``).
+
+    Returns:
+        The checkpoint path, or None.
+    """
+    if folder is None:
+        return None
+    last = os.path.join(str(folder), f"{StableCheckpoint.CHECKPOINT_NAME_LAST}{StableCheckpoint.FILE_EXTENSION}")
+    if os.path.isfile(last) and zipfile.is_zipfile(last):
+        return last
+    found = newest_complete_checkpoint(folder)
+    return next(iter(found)) if found else None
 
 
 def newest_complete_checkpoint(folder: str | os.PathLike[str] | None) -> set[str]:

@@ -58,6 +58,10 @@ class PairModel(nn.Module, ABC):
     _region_cache_enabled: bool = False
     _region_cache: _RegionCache | None = None
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_load_state_dict_post_hook(_drop_region_cache)
+
     @abstractmethod
     def encode_regions(self, expression: Tensor, coordinates: Tensor) -> Tensor:
         """Encode the regions whose rows are given.
@@ -157,9 +161,10 @@ class PairModel(nn.Module, ABC):
         batch needs it and reuse that encoding in later batches, so predicting all pairs of R regions in many
         batches encodes R regions once. The cache is only consulted when the module is in evaluation mode and
         gradients are off (so dropout and the autograd graph cannot differ between batches); it is dropped
-        when the context ends, when the module enters training mode, and whenever a parameter, buffer, the
-        expression or the coordinates tensor changes (a different tensor object or an in-place update).
-        Changes made through ``.data`` escape the version check: keep the context to one evaluation loop.
+        when the context ends, when the module enters training mode, when a state dict is loaded, when it is
+        moved or cast, when a parameter or buffer is replaced, and when another expression or coordinates
+        tensor object is passed. Weights and inputs are held fixed inside one context (one evaluation loop):
+        an in-place edit made inside it is not seen, so call :meth:`clear_region_cache` after one.
         """
         self.enable_region_cache()
         try:
@@ -170,6 +175,10 @@ class PairModel(nn.Module, ABC):
     def enable_region_cache(self) -> None:
         """Start caching region encodings (see :meth:`region_cache`); tasks call it per evaluation loop."""
         self._region_cache_enabled = True
+        self._region_cache = None
+
+    def clear_region_cache(self) -> None:
+        """Forget the cached encodings (e.g. after editing weights or inputs in place inside a context)."""
         self._region_cache = None
 
     def disable_region_cache(self) -> None:
@@ -186,17 +195,18 @@ class PairModel(nn.Module, ABC):
     def _region_cache_active(self) -> bool:
         return self._region_cache_enabled and not self.training and not torch.is_grad_enabled()
 
-    def _cache_key(self, expression: Tensor, coordinates: Tensor) -> tuple[Any, ...]:
-        # In-place updates (optimizer steps, load_state_dict, copy_) bump a tensor's version counter.
-        # Inference tensors have none; they can only change inside inference mode, so their identity is used.
-        tensors = [expression, coordinates, *self.parameters(), *self.buffers()]
-        versions = tuple(-1 if tensor.is_inference() else tensor._version for tensor in tensors)
+    def _cache_key(self, expression: Tensor) -> tuple[Any, ...]:
+        # Storage, dtype and device of every parameter and buffer (a move, a cast or a replaced tensor changes
+        # them) and the autocast state. In-place updates keep the storage: load_state_dict drops the cache
+        # through a hook, training mode drops it, and an optimizer step cannot run in evaluation without
+        # gradients, which is the only time the cache is consulted.
         device_type = expression.device.type
-        autocast = torch.is_autocast_enabled(device_type), torch.get_autocast_dtype(device_type)
-        return versions + autocast
+        tensors = [*self.parameters(), *self.buffers()]
+        layout = tuple((tensor.data_ptr(), tensor.dtype, tensor.device) for tensor in tensors)
+        return layout + (torch.is_autocast_enabled(device_type), torch.get_autocast_dtype(device_type))
 
     def _cached_encodings(self, expression: Tensor, coordinates: Tensor, regions: Tensor) -> Tensor:
-        key = self._cache_key(expression, coordinates)
+        key = self._cache_key(expression)
         cache = self._region_cache
         if cache is None or not cache.holds(expression, coordinates, key):
             cache = _RegionCache(expression, coordinates, key, None,
@@ -242,6 +252,12 @@ class PairModel(nn.Module, ABC):
                 "(has_embeddings is False)."
             )
         return self.encode_regions(expression[regions], coordinates[regions])
+
+
+def _drop_region_cache(module: nn.Module, incompatible_keys: Any) -> None:
+    """Load-state-dict post-hook of :class:`PairModel`: loaded weights make cached encodings stale."""
+    if isinstance(module, PairModel):
+        module.clear_region_cache()
 
 
 def gather_rows(table: Tensor, index: Tensor) -> Tensor:
@@ -301,25 +317,26 @@ class ResizableBuffersMixin(nn.Module):
     is loaded) starts with placeholder buffers, which are resized here to the shapes being loaded.
     """
 
-    def _load_from_state_dict(
-        self,
-        state_dict: Mapping[str, Any],
-        prefix: str,
-        local_metadata: dict[str, Any],
-        strict: bool,
-        missing_keys: list[str],
-        unexpected_keys: list[str],
-        error_msgs: list[str],
-    ) -> None:
-        for name, buffer in list(self._buffers.items()):
-            key = prefix + name
-            if buffer is not None and key in state_dict and state_dict[key].shape != buffer.shape:
-                self._buffers[name] = torch.empty_like(
-                    state_dict[key], dtype=buffer.dtype, device=buffer.device
-                )
-        super()._load_from_state_dict(
-            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
-        )
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.register_load_state_dict_pre_hook(resize_buffers_to_state_dict)
+
+
+def resize_buffers_to_state_dict(module: nn.Module, state_dict: Mapping[str, Any], prefix: str,
+                                 *unused: Any) -> None:
+    """Load-state-dict pre-hook: give the module's own buffers the shapes of the values being loaded.
+
+    Args:
+        module: The module being loaded.
+        state_dict: The state dict being loaded.
+        prefix: The module's key prefix in ``state_dict``.
+        *unused: The hook's other arguments (strictness, key lists), not needed here.
+    """
+    for name, buffer in list(module.named_buffers(recurse=False)):
+        key = prefix + name
+        if key in state_dict and state_dict[key].shape != buffer.shape:
+            # Assigning a tensor to a registered buffer name replaces the buffer (public nn.Module API).
+            setattr(module, name, torch.empty_like(state_dict[key], dtype=buffer.dtype, device=buffer.device))
 
 
 def pair_distances(coordinates_i: Tensor, coordinates_j: Tensor) -> Tensor:

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from ge2conn.api import build, fit
+from ge2conn.callbacks.checkpoint import resolve_last_checkpoint
 from tests.support.quick import SMALL_MODEL_SETTINGS, quick_settings
 
 CONFIGS = Path(__file__).parents[2] / "configs"
@@ -42,3 +43,19 @@ def test_a_checkpoint_holds_one_copy_of_the_weights_and_last_is_fresh(tmp_path: 
     best = torch.load(best_path, map_location="cpu", weights_only=False)["state_dict"]
     for name, value in run.task.state_dict().items():
         torch.testing.assert_close(value, best[name])
+
+
+def test_ckpt_path_last_resolves_to_last_then_the_newest_complete_checkpoint_then_nothing(
+        tmp_path: Path) -> None:
+    folder = tmp_path / "checkpoints"
+    assert resolve_last_checkpoint(folder) is None  # no folder: start from scratch
+    folder.mkdir()
+    assert resolve_last_checkpoint(folder) is None  # empty folder
+    best = folder / "best-epoch=000.ckpt"
+    torch.save({"epoch": 0}, best)
+    assert resolve_last_checkpoint(folder) == str(best)  # crash before the first last.ckpt
+    last = folder / "last.ckpt"
+    last.write_bytes(b"truncated by a crash")  # not a complete zip archive: skipped
+    assert resolve_last_checkpoint(folder) == str(best)
+    torch.save({"epoch": 1}, last)
+    assert resolve_last_checkpoint(folder) == str(last)

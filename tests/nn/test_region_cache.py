@@ -91,19 +91,29 @@ def test_cache_is_invalidated_by_weight_and_input_changes(tiny_problem):
         first = model(expression, coordinates, rows, cols)
         model(expression, coordinates, rows, cols)
         assert len(seen) == 1
-        model.encoder.value_projection.weight.add_(0.5)  # an in-place update, as an optimizer step makes
+        state = {name: value + 0.5 if name == "encoder.value_projection.weight" else value
+                 for name, value in model.state_dict().items()}
+        model.load_state_dict(state)  # new weights (a checkpoint, restored best weights): recomputed
         changed = model(expression, coordinates, rows, cols)
         assert len(seen) == 2 and not torch.allclose(changed, first)
         other = expression.clone()
         model(other, coordinates, rows, cols)  # another tensor object: recomputed
         assert len(seen) == 3
-        expression_copy = expression.clone()
-        model(expression_copy, coordinates, rows, cols)
-        expression_copy.mul_(2.0)  # in-place change of the inputs
-        doubled = model(expression_copy, coordinates, rows, cols)
+        model.double()  # a cast replaces the parameters' storage: recomputed in the new dtype
+        doubled = model(other.double(), coordinates.double(), rows, cols)
+        assert len(seen) == 4 and doubled.dtype == torch.float64
+        model(other.double(), coordinates.double(), rows, cols)  # new input objects again: recomputed
         assert len(seen) == 5
+        inputs = other.double(), coordinates.double()
+        model(*inputs, rows, cols)
+        model(*inputs, rows, cols)
+        assert len(seen) == 6  # the same objects: cached
+        inputs[0].mul_(2.0)  # an in-place edit inside the context is not seen until the cache is cleared
+        model.clear_region_cache()
+        scaled = model(*inputs, rows, cols)
+        assert len(seen) == 7
     with torch.no_grad():
-        torch.testing.assert_close(doubled, model(expression * 2.0, coordinates, rows, cols))
+        torch.testing.assert_close(scaled, model(other.double() * 2.0, coordinates.double(), rows, cols))
 
 
 def test_cache_is_not_used_in_training_or_with_gradients(tiny_problem):
