@@ -28,7 +28,7 @@ COMMAND_VERBS: dict[str, str] = {
     "nulls": "generate and plot spatiomolecular null brains",
     "experiment": "cross-validated true-vs-null experiments, their reports and the transfer analysis",
     "explain": "region embeddings, silhouettes and attention maps of a checkpoint",
-    "demo": "train and test SMT+[CLS] on dk82 on the CPU in a few minutes",
+    "demo": "train and test a small SMT+[CLS] on dk82 on the CPU (about 30 s on 2 cores)",
     "models": "list the shipped pretrained models (ge2conn models list)",
 }
 """The other verbs and their purposes."""
