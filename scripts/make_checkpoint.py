@@ -20,13 +20,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import torch
-
 REPOSITORY = Path(__file__).resolve().parent.parent
 if str(REPOSITORY) not in sys.path:
     sys.path.insert(0, str(REPOSITORY))
 
 from ge2conn.api import fit_and_test  # noqa: E402
+from ge2conn.inference.shipping import best_checkpoint_path, save_checkpoint, stripped_checkpoint  # noqa: E402
+from ge2conn.metrics import HEADLINE_METRIC_NAMES  # noqa: E402
 
 CONFIG_FILES: list[str | Path] = [
     "configs/smt_cls_small.yaml",
@@ -34,49 +34,6 @@ CONFIG_FILES: list[str | Path] = [
     "configs/data/dk82.yaml",
 ]
 CHECKPOINT_NAME = "smt_cls_dk82.ckpt"
-KEPT_KEYS = (
-    "epoch",
-    "global_step",
-    "pytorch-lightning_version",
-    "state_dict",
-    "hparams_name",
-    "hyper_parameters",
-    "datamodule_hparams_name",
-    "datamodule_hyper_parameters",
-)
-"""Checkpoint entries kept in the shipped file (weights, hyperparameters, provenance of the data)."""
-REPORTED_METRICS = (
-    "pearson",
-    "spearman",
-    "r2",
-    "mse",
-    "mae",
-    "geodesic",
-    "pearson_short",
-    "pearson_long",
-    "pearson_inter_hemispheric",
-)
-
-
-def atomic_torch_save(payload: dict[str, object], destination: Path) -> None:
-    """Write ``payload`` with ``torch.save`` to a temporary file beside ``destination``, then rename it.
-
-    Args:
-        payload: The checkpoint dictionary.
-        destination: Final path.
-    """
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent
-    )
-    os.close(handle)
-    try:
-        torch.save(payload, temporary)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, destination)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def write_readme(
@@ -93,7 +50,7 @@ def write_readme(
     """
     rows = "\n".join(
         f"| {name} | {metrics[f'test/{name}']:.4f} |"
-        for name in REPORTED_METRICS
+        for name in HEADLINE_METRIC_NAMES
         if f"test/{name}" in metrics
     )
     model = checkpoint["hyper_parameters"]
@@ -177,18 +134,15 @@ def main(argv: list[str] | None = None) -> int:
                 "trainer.logger": False,
             },
         )
-        callback = run.trainer.checkpoint_callback
-        best_path = getattr(callback, "best_model_path", "")
-        if not best_path:
-            print("error: training wrote no best checkpoint", file=sys.stderr)
+        try:
+            shipped = stripped_checkpoint(best_checkpoint_path(run.trainer))
+        except RuntimeError as error:
+            print(f"error: {error}", file=sys.stderr)
             return 1
-        checkpoint = torch.load(best_path, map_location="cpu", weights_only=True)
-        destination = args.output / CHECKPOINT_NAME
-        shipped = {key: checkpoint[key] for key in KEPT_KEYS if key in checkpoint}
-        atomic_torch_save(shipped, destination)
+        destination = save_checkpoint(shipped, args.output / CHECKPOINT_NAME)
     write_readme(args.output, run.metrics, shipped, args.epochs, destination.stat().st_size)
     print(f"wrote {destination} ({destination.stat().st_size / 1e6:.2f} MB); test metrics:")
-    for name in REPORTED_METRICS:
+    for name in HEADLINE_METRIC_NAMES:
         if f"test/{name}" in run.metrics:
             print(f"  {name}: {run.metrics[f'test/{name}']:.4f}")
     return 0

@@ -16,19 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ge2conn import api
-
-SHOWN_METRICS = (
-    "pearson",
-    "spearman",
-    "r2",
-    "mse",
-    "mae",
-    "geodesic",
-    "pearson_short",
-    "pearson_long",
-    "pearson_inter_hemispheric",
-    "pearson_strong_positive",
-)
+from ge2conn.metrics import HEADLINE_METRIC_NAMES
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,7 +77,7 @@ def _run(args: argparse.Namespace, console: Console, output: str, keep: bool) ->
     table = Table(title=f"small SMT+[CLS] on {args.dataset}: test edges (best-on-validation weights)")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for name in SHOWN_METRICS:
+    for name in HEADLINE_METRIC_NAMES:
         value = results.get(f"test/{name}")
         if value is not None:
             table.add_row(name, f"{value:.4f}")

@@ -7,6 +7,7 @@ Functional forms live in ``functional*.py``; thin ``Metric`` classes in ``regres
 
 from ge2conn.metrics.collection import (
     GLOBAL_METRIC_NAMES,
+    HEADLINE_METRIC_NAMES,
     build_edge_metrics,
     edge_metric_names,
     results_dict,
@@ -34,6 +35,7 @@ from ge2conn.metrics.stratified import StratifiedPearson
 __all__ = [
     "DEFAULT_SHRINKAGE",
     "GLOBAL_METRIC_NAMES",
+    "HEADLINE_METRIC_NAMES",
     "GeodesicDistance",
     "MeanAbsoluteError",
     "MeanSquaredError",

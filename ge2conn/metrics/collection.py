@@ -33,6 +33,15 @@ from ge2conn.metrics.regression import MeanAbsoluteError, MeanSquaredError, Pear
 from ge2conn.metrics.stratified import StratifiedPearson
 
 GLOBAL_METRIC_NAMES = ("pearson", "spearman", "r2", "mse", "mae")
+HEADLINE_METRIC_NAMES = (
+    *GLOBAL_METRIC_NAMES,
+    "geodesic",
+    "pearson_short",
+    "pearson_long",
+    "pearson_inter_hemispheric",
+    "pearson_strong_positive",
+)
+"""The test metrics shown in summaries (the demo's table, the shipped checkpoint's README), in that order."""
 
 
 def _normalized_prefix(prefix: str) -> str:
