@@ -24,7 +24,6 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -33,35 +32,16 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import torch  # noqa: E402
-from lightning.pytorch import Callback, LightningModule, Trainer  # noqa: E402
+from lightning.pytorch import Trainer  # noqa: E402
 
 from benchmarks.bench_training import (  # noqa: E402
-    Row,
     baseline_model,
     baseline_step,
     build,
     check_same_function,
-    emit,
-    machine_note,
-    median_time,
     ours_step,
-    peak_rss_mb,
-    run_in_subprocess,
 )
-
-
-class EpochTimer(Callback):
-    """Wall time of each training epoch."""
-
-    def __init__(self) -> None:
-        self.times: list[float] = []
-        self.start = 0.0
-
-    def on_train_epoch_start(self, trainer: Trainer, module: LightningModule) -> None:
-        self.start = time.perf_counter()
-
-    def on_train_epoch_end(self, trainer: Trainer, module: LightningModule) -> None:
-        self.times.append(time.perf_counter() - self.start)
+from benchmarks.harness import EpochTimer, Row, median_time, peak_rss_mb, report, run_in_subprocess  # noqa: E402
 
 
 def real_epochs(dataset: str, model: str, sampler: str, precision: str, epochs: int) -> dict[str, Any]:
@@ -152,8 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(times))
         return 0
     rows = measure(arguments)
-    print(f"<!-- bench_epoch: {machine_note()} -->")
-    emit(rows, arguments.json_out)
+    report("bench_epoch", rows, arguments.json_out)
     return 0
 
 

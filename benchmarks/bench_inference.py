@@ -34,15 +34,13 @@ import torch  # noqa: E402
 from lightning.pytorch import Trainer  # noqa: E402
 
 from benchmarks import reference_pipeline as reference  # noqa: E402
-from benchmarks.bench_training import (  # noqa: E402
+from benchmarks.bench_training import baseline_model, build  # noqa: E402
+from benchmarks.harness import (  # noqa: E402
     Row,
     autocast,
-    baseline_model,
-    build,
-    emit,
-    machine_note,
     median_time,
     peak_rss_mb,
+    report,
     run_in_subprocess,
     synchronize,
 )
@@ -181,8 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(worker(arguments)))
         return 0
     rows = measure(arguments)
-    print(f"<!-- bench_inference: {machine_note()} -->")
-    emit(rows, arguments.json_out)
+    report("bench_inference", rows, arguments.json_out)
     return 0
 
 

@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from benchmarks.bench_training import Row, machine_note, print_rows  # noqa: E402
+from benchmarks.harness import Row, machine_note, print_rows  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 PYTHON = sys.executable

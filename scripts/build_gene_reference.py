@@ -30,30 +30,26 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import io
 import sqlite3
 import subprocess
+import sys
 import tempfile
 from collections import defaultdict
 from pathlib import Path
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+if str(REPOSITORY) not in sys.path:
+    sys.path.insert(0, str(REPOSITORY))
+
+from ge2conn.data.sources import sha256_of  # noqa: E402
 
 DEBIAN_PACKAGE = "r-bioc-org.hs.eg.db"
 DEBIAN_VERSION = "3.16.0-1"
 DEBIAN_SHA256 = "0f61810d35b858915b1a9787d8dcab08b7e164c14c20a9e1d86eb9837308c2c2"
 SQLITE_MEMBER = "usr/lib/R/site-library/org.Hs.eg.db/extdata/org.Hs.eg.sqlite"
-DEFAULT_OUTPUT = (
-    Path(__file__).resolve().parents[1] / "ge2conn" / "data" / "resources" / "gene_reference.tsv.gz"
-)
+DEFAULT_OUTPUT = REPOSITORY / "ge2conn" / "data" / "resources" / "gene_reference.tsv.gz"
 PRIMARY = [str(number) for number in range(1, 23)] + ["X", "Y", "MT"]
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fetch_deb(folder: Path) -> Path:

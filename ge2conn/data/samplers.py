@@ -129,14 +129,8 @@ def _halve_until_divisible(blocks: list[np.ndarray], world_size: int) -> list[np
 class BlockEdgeBatches(TrainEdgeBatches):
     """Region-block training batches of one rank (see the module docstring), ``(B, 2)`` region indices.
 
-    Args:
-        edges: (E, 2) LongTensor of training pairs (kept on the CPU).
-        batch_size: Target edges per batch (blocks hold about this many).
-        seed: Base seed of the per-epoch partition.
-        rank: This process's global rank.
-        world_size: Number of processes.
-        epoch_source: Returns the current epoch (the datamodule passes ``trainer.current_epoch``); when None
-            the epoch set by :meth:`set_epoch` is used.
+    Takes the arguments of :class:`TrainEdgeBatches`; here ``batch_size`` is the target number of edges per
+    batch (blocks hold about this many) and ``seed`` seeds the per-epoch partition.
     """
 
     def __init__(self, edges: Tensor, batch_size: int, seed: int = 0, rank: int = 0, world_size: int = 1,

@@ -27,7 +27,7 @@ from torch import Tensor
 from torchmetrics import Metric, MetricCollection
 
 from ge2conn.metrics.functional_geodesic import DEFAULT_SHRINKAGE
-from ge2conn.metrics.functional_stratified import stratum_names
+from ge2conn.metrics.functional_stratified import DISTANCE_BINS, MIN_EDGES, STRENGTH_THRESHOLD, stratum_names
 from ge2conn.metrics.geodesic import GeodesicDistance
 from ge2conn.metrics.regression import MeanAbsoluteError, MeanSquaredError, PearsonR, RSquared, SpearmanRho
 from ge2conn.metrics.stratified import StratifiedPearson
@@ -57,9 +57,9 @@ def build_edge_metrics(
     hemisphere: Tensor,
     network: Tensor,
     network_names: Sequence[str],
-    distance_bins: Sequence[float] = (60.0, 120.0),
-    strength_threshold: float = 0.3,
-    min_edges: int = 50,
+    distance_bins: Sequence[float] = DISTANCE_BINS,
+    strength_threshold: float = STRENGTH_THRESHOLD,
+    min_edges: int = MIN_EDGES,
     geodesic_shrinkage: float = DEFAULT_SHRINKAGE,
     include_stratified: bool = True,
     include_geodesic: bool = True,
@@ -113,7 +113,7 @@ def build_edge_metrics(
 def edge_metric_names(
     prefix: str,
     network_names: Sequence[str],
-    distance_bins: Sequence[float] = (60.0, 120.0),
+    distance_bins: Sequence[float] = DISTANCE_BINS,
     include_stratified: bool = True,
     include_geodesic: bool = True,
     include_legacy_geodesic: bool = False,

@@ -29,6 +29,13 @@ from ge2conn.metrics.functional import _as_float64_vector, _pearson_from_sums
 STRENGTH_NAMES = ("strong_positive", "strong_negative", "weak")
 HEMISPHERE_NAMES = ("intra_hemispheric", "inter_hemispheric")
 NUM_MOMENTS = 6
+# Defaults of the stratified metric, shared by the functional form, the Metric class and the collection.
+DISTANCE_BINS = (60.0, 120.0)
+"""Distance thresholds in mm between the short, medium and long strata."""
+STRENGTH_THRESHOLD = 0.3
+"""|true value| above which an edge is strong positive / strong negative."""
+MIN_EDGES = 50
+"""Strata with fewer edges report NaN."""
 
 
 def sanitize_name(name: str) -> str:
@@ -204,9 +211,9 @@ def stratified_pearson(
     hemisphere: Tensor,
     network: Tensor,
     network_names: Sequence[str],
-    distance_bins: Sequence[float] = (60.0, 120.0),
-    strength_threshold: float = 0.3,
-    min_edges: int = 50,
+    distance_bins: Sequence[float] = DISTANCE_BINS,
+    strength_threshold: float = STRENGTH_THRESHOLD,
+    min_edges: int = MIN_EDGES,
 ) -> dict[str, Tensor]:
     """One-shot stratified Pearson r (see the module docstring for the strata).
 

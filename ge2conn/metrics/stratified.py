@@ -14,7 +14,10 @@ from torch import Tensor
 from torchmetrics import Metric
 
 from ge2conn.metrics.functional_stratified import (
+    DISTANCE_BINS,
+    MIN_EDGES,
     NUM_MOMENTS,
+    STRENGTH_THRESHOLD,
     _stratified_compute,
     _stratified_update,
     region_pair_distance_bins,
@@ -58,9 +61,9 @@ class StratifiedPearson(Metric):
         hemisphere: Tensor,
         network: Tensor,
         network_names: Sequence[str],
-        distance_bins: Sequence[float] = (60.0, 120.0),
-        strength_threshold: float = 0.3,
-        min_edges: int = 50,
+        distance_bins: Sequence[float] = DISTANCE_BINS,
+        strength_threshold: float = STRENGTH_THRESHOLD,
+        min_edges: int = MIN_EDGES,
     ) -> None:
         super().__init__()
         num_regions = coordinates.shape[0]

@@ -72,6 +72,17 @@ def _xyz(path: Path, table: list[dict[str, str]], min_spread: float = MIN_COORDI
     return values
 
 
+def _check_no_unknown_labels(path: Path, unknown: list[str]) -> None:
+    """Fail, naming ``path``, when it has labels (``unknown``) that the coordinates file lacks."""
+    if unknown:
+        raise DatasetError(
+            path,
+            "label",
+            f"labels not in the coordinates file: {unknown[:5]}",
+            "use the same labels in every input file",
+        )
+
+
 def _region_metadata(
     path: Path | None, labels: list[str], centroids: np.ndarray
 ) -> tuple[list[str], list[str], list[str]]:
@@ -82,13 +93,7 @@ def _region_metadata(
         return hemisphere, structure, network
     table = {row["label"]: row for row in read_table(path, ["label"])}
     unknown = sorted(set(table) - set(labels))
-    if unknown:
-        raise DatasetError(
-            path,
-            "label",
-            f"labels not in the coordinates file: {unknown[:5]}",
-            "use the same labels in every input file",
-        )
+    _check_no_unknown_labels(path, unknown)
     for index, label in enumerate(labels):
         row = table.get(label, {})
         hemisphere[index] = row.get("hemisphere") or hemisphere[index]
@@ -260,13 +265,7 @@ def _read_sphere(path: Path, labels: list[str]) -> np.ndarray:
     sphere_table = read_table(path, ["label", "x", "y", "z"])
     positions = {label: index for index, label in enumerate(labels)}
     unknown = [row["label"] for row in sphere_table if row["label"] not in positions]
-    if unknown:
-        raise DatasetError(
-            path,
-            "label",
-            f"labels not in the coordinates file: {unknown[:5]}",
-            "use the same labels in every input file",
-        )
+    _check_no_unknown_labels(path, unknown)
     points = _xyz(path, sphere_table, min_spread=0.0)
     norms = np.linalg.norm(points, axis=1, keepdims=True)
     if (norms[:, 0] == 0).any():
