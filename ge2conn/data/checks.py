@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -222,3 +223,46 @@ def check_expression_values(path: str | Path, field: str, matrix: np.ndarray) ->
             f"implausible magnitude {largest:.3g} (beyond float32 storage)",
             "check the file's units; give normalized expression values",
         )
+
+
+def check_row_width(source: str | Path, number: int, row: Sequence[str], header: Sequence[str]) -> None:
+    """Fail when a delimited row does not have one field per header column.
+
+    Args:
+        source: The file (named in the error).
+        number: The row's 1-based line number in the file.
+        row: The row's fields.
+        header: The header's column names.
+    """
+    if len(row) != len(header):
+        raise DatasetError(
+            source,
+            f"row {number}",
+            f"{len(row)} fields, header has {len(header)}",
+            "the file is truncated or malformed; give every row one value per column",
+        )
+
+
+def regions_without_samples(source: str | Path, labels: Sequence[str], values: np.ndarray) -> np.ndarray:
+    """Regions whose expression row is all-empty (no samples); fail when a sampled region lacks values.
+
+    Args:
+        source: The expression file (named in the error).
+        labels: Region label of each row of ``values``.
+        values: ``(R, G)`` expression with NaN for missing values.
+
+    Returns:
+        A boolean ``(R,)`` mask, True for the all-empty rows.
+    """
+    empty = np.isnan(values).all(axis=1)
+    partial = np.isnan(values[~empty]).any(axis=1)
+    if partial.any():
+        bad = np.asarray(labels)[~empty][partial].tolist()
+        raise DatasetError(
+            source,
+            "expression",
+            f"missing values in regions that have samples: {bad[:5]}{' …' if len(bad) > 5 else ''} "
+            f"({len(bad)} region(s))",
+            "impute them or drop the affected genes (an all-empty row marks a region without samples)",
+        )
+    return empty

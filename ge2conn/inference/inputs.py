@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ge2conn.data.catalog import resolve_dataset
+from ge2conn.data.checks import regions_without_samples
 from ge2conn.data.errors import DatasetError
 from ge2conn.data.format import BrainDataset
 
@@ -192,16 +193,7 @@ def prepare_inputs(
         raise DatasetError(
             expression_source, "expression", "infinite values", "give finite expression values"
         )
-    empty = np.isnan(values).all(axis=1)
-    partial = np.isnan(values[~empty]).any(axis=1)
-    if partial.any():
-        bad = np.asarray(labels)[~empty][partial].tolist()
-        raise DatasetError(
-            expression_source,
-            "expression",
-            f"missing values in regions that have samples: {bad[:5]}",
-            "impute them or drop the affected genes (an all-empty row marks a region without samples)",
-        )
+    empty = regions_without_samples(expression_source, labels, values)
     dropped = np.asarray(labels)[empty].tolist()
     if dropped:
         warnings.warn(

@@ -14,6 +14,7 @@ from typing import Any
 import nibabel as nib
 import numpy as np
 
+from ge2conn.data.checks import check_row_width
 from ge2conn.data.errors import DatasetError
 from ge2conn.data.sources import (
     FetchedFile,
@@ -191,13 +192,7 @@ def read_expression_text(
     gene_indices = [index for index in range(len(header)) if index not in skip]
     labels, values = [], np.empty((len(rows) - 1, len(gene_indices)), dtype=np.float64)
     for number, row in enumerate(rows[1:]):
-        if len(row) != len(header):
-            raise DatasetError(
-                source,
-                f"row {number + 2}",
-                f"{len(row)} fields, header has {len(header)}",
-                "the file is truncated or malformed; give every row one value per column",
-            )
+        check_row_width(source, number + 2, row, header)
         labels.append(row[label_index].strip())
         try:
             values[number] = [float(row[index]) if row[index].strip() else np.nan for index in gene_indices]

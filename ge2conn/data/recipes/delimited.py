@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ge2conn.data.checks import check_labels
+from ge2conn.data.checks import check_labels, check_row_width
 from ge2conn.data.errors import DatasetError
 
 DELIMITERS = {",": "comma", "\t": "tab", ";": "semicolon"}
@@ -121,13 +121,7 @@ def read_table(path: Path, required: list[str]) -> list[dict[str, str]]:
         )
     table = []
     for number, row in enumerate(rows[1:], start=2):
-        if len(row) != len(header):
-            raise DatasetError(
-                path,
-                f"row {number}",
-                f"{len(row)} fields, header has {len(header)}",
-                "the file is truncated or malformed; give every row one value per column",
-            )
+        check_row_width(path, number, row, header)
         table.append(dict(zip(header, row, strict=True)))
     check_labels(path, required[0], [row[required[0]] for row in table])
     return table

@@ -40,6 +40,7 @@ from ge2conn.data.checks import (
     check_expression_values,
     check_fc_transform,
     check_labels,
+    regions_without_samples,
 )
 from ge2conn.data.errors import DatasetError
 from ge2conn.data.format import HEMISPHERES, STRUCTURES, BrainDataset
@@ -223,17 +224,7 @@ def _read_expression(
             "write an all-empty row for a region without expression samples",
         )
     matrix = values[[rows[label] for label in labels]]
-    empty = np.isnan(matrix).all(axis=1)
-    partial = np.isnan(matrix[~empty]).any(axis=1)
-    if partial.any():
-        bad = np.array(labels)[~empty][partial].tolist()
-        raise DatasetError(
-            path,
-            "expression",
-            f"missing values in regions that have samples: {bad[:5]}{' …' if len(bad) > 5 else ''} "
-            f"({len(bad)} region(s))",
-            "impute them or drop the affected genes (an all-empty row marks a region without samples)",
-        )
+    regions_without_samples(path, labels, matrix)
     check_expression_values(path, "expression", matrix)
     duplicated_genes = sorted({gene for gene in genes if genes.count(gene) > 1})
     if duplicated_genes:
