@@ -48,52 +48,46 @@ class Recipe:
     build: Callable[[BuildContext, Path | None], BrainDataset]
 
 
-def _registry() -> dict[str, Recipe]:
-    recipes = [
-        Recipe(
-            "dk82",
-            "Desikan-Killiany 68 cortical + 14 subcortical; AHBA ~15k genes; HCP group FC (default)",
-            DK_RECIPE_VERSION,
-            partial(build_dk, cortex_only=False),
-        ),
-        Recipe(
-            "dk68",
-            "Desikan-Killiany 68 cortical regions (cortex-only variant of dk82)",
-            DK_RECIPE_VERSION,
-            partial(build_dk, cortex_only=True),
-        ),
+def _with_cortex_variant(
+    name: str, description: str, cortex_name: str, cortex_description: str, version: int,
+    build: Callable[..., BrainDataset], **options: Any,
+) -> list[Recipe]:
+    """An atlas's recipe and its cortex-only variant (the same builder with ``cortex_only=True``)."""
+    return [
+        Recipe(name, description, version, partial(build, **options, cortex_only=False)),
+        Recipe(cortex_name, cortex_description, version, partial(build, **options, cortex_only=True)),
     ]
+
+
+def _registry() -> dict[str, Recipe]:
+    recipes = _with_cortex_variant(
+        "dk82",
+        "Desikan-Killiany 68 cortical + 14 subcortical; AHBA ~15k genes; HCP group FC (default)",
+        "dk68",
+        "Desikan-Killiany 68 cortical regions (cortex-only variant of dk82)",
+        DK_RECIPE_VERSION,
+        build_dk,
+    )
     for size in SCHAEFER_RESOLUTIONS:
         individual = "; 4 individual HCP runs (cubnm)" if size == 100 else ""
-        recipes.append(
-            Recipe(
-                f"schaefer{size}",
-                f"Schaefer-{size} cortex + 14 subcortical; AHBA r>=0.6 genes; HCP group FC{individual}",
-                SCHAEFER_RECIPE_VERSION,
-                partial(build_schaefer, size=size, cortex_only=False),
-            )
+        recipes += _with_cortex_variant(
+            f"schaefer{size}",
+            f"Schaefer-{size} cortex + 14 subcortical; AHBA r>=0.6 genes; HCP group FC{individual}",
+            f"schaefer{size}-ctx",
+            f"Schaefer-{size} cortex only (cortex-only variant)",
+            SCHAEFER_RECIPE_VERSION,
+            build_schaefer,
+            size=size,
         )
-        recipes.append(
-            Recipe(
-                f"schaefer{size}-ctx",
-                f"Schaefer-{size} cortex only (cortex-only variant)",
-                SCHAEFER_RECIPE_VERSION,
-                partial(build_schaefer, size=size, cortex_only=True),
-            )
-        )
+    recipes += _with_cortex_variant(
+        "glasser360",
+        "Glasser (HCP-MMP1.0) 360 cortex + 14 subcortical; AHBA r>=0.6 genes; HCP group FC",
+        "glasser360-ctx",
+        "Glasser 360 cortex only (cortex-only variant)",
+        GLASSER_RECIPE_VERSION,
+        build_glasser,
+    )
     recipes += [
-        Recipe(
-            "glasser360",
-            "Glasser (HCP-MMP1.0) 360 cortex + 14 subcortical; AHBA r>=0.6 genes; HCP group FC",
-            GLASSER_RECIPE_VERSION,
-            partial(build_glasser, cortex_only=False),
-        ),
-        Recipe(
-            "glasser360-ctx",
-            "Glasser 360 cortex only (cortex-only variant)",
-            GLASSER_RECIPE_VERSION,
-            partial(build_glasser, cortex_only=True),
-        ),
         Recipe(
             "ukbb-s100",
             "UK Biobank population FC (the paper's cohort) on Schaefer-100 cortex; AHBA r>=0.6 genes",
