@@ -82,3 +82,12 @@ def test_no_module_changes_warning_filters_at_import() -> None:
             if re.match(r"warnings\.(filterwarnings|simplefilter)\(", line):
                 offenders.append(f"{path.relative_to(PACKAGE_ROOT)}: {line}")
     assert offenders == [], offenders
+
+
+def test_the_package_root_re_exports_names_of_the_api() -> None:
+    # ge2conn/__init__.py lists the API names itself (importing ge2conn.api would import torch); keep in step.
+    import ge2conn
+    import ge2conn.api
+
+    assert ge2conn.API_NAMES <= set(ge2conn.api.__all__)
+    assert all(getattr(ge2conn, name) is getattr(ge2conn.api, name) for name in ge2conn.API_NAMES)

@@ -235,37 +235,33 @@ class RSquared(SumStateMetric):
         return _r_squared_compute(sums)
 
 
-class MeanSquaredError(SumStateMetric):
+class _MeanError(SumStateMetric):
+    """Mean of the squared (``squared``) or absolute errors over all edges seen, from float64 sums."""
+
+    is_differentiable = True
+    higher_is_better = False
+    plot_lower_bound = 0.0
+    state_size = 2
+    squared: ClassVar[bool]
+
+    def batch_sums(self, preds: Tensor, target: Tensor) -> Tensor:
+        """Count and sum of squared (or absolute) errors."""
+        return _error_update(preds, target, squared=self.squared)
+
+    def value_from_sums(self, sums: Tensor) -> Tensor:
+        """The mean error."""
+        return _error_compute(sums)
+
+
+class MeanSquaredError(_MeanError):
     """Mean squared error over all edges seen (float64 sums)."""
 
-    is_differentiable = True
-    higher_is_better = False
-    plot_lower_bound = 0.0
     state_name = "squared_error_sums"
-    state_size = 2
-
-    def batch_sums(self, preds: Tensor, target: Tensor) -> Tensor:
-        """Count and sum of squared errors."""
-        return _error_update(preds, target, squared=True)
-
-    def value_from_sums(self, sums: Tensor) -> Tensor:
-        """The MSE."""
-        return _error_compute(sums)
+    squared = True
 
 
-class MeanAbsoluteError(SumStateMetric):
+class MeanAbsoluteError(_MeanError):
     """Mean absolute error over all edges seen (float64 sums)."""
 
-    is_differentiable = True
-    higher_is_better = False
-    plot_lower_bound = 0.0
     state_name = "absolute_error_sums"
-    state_size = 2
-
-    def batch_sums(self, preds: Tensor, target: Tensor) -> Tensor:
-        """Count and sum of absolute errors."""
-        return _error_update(preds, target, squared=False)
-
-    def value_from_sums(self, sums: Tensor) -> Tensor:
-        """The MAE."""
-        return _error_compute(sums)
+    squared = False

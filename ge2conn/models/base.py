@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -88,6 +90,26 @@ class EdgeRegressionTask(LightningModule, ABC):
         mean = self.hparams.get("coordinate_mean") or [0.0, 0.0, 0.0]
         std = self.hparams.get("coordinate_std") or [1.0, 1.0, 1.0]
         return list(mean), list(std)
+
+    def network_arguments(self, network_class: Callable[..., PairModel], **overrides: Any) -> dict[str, Any]:
+        """Keyword arguments of ``network_class`` taken from the hyperparameters of the same name.
+
+        A task names its hyperparameters after the network's arguments, so that each default is written once
+        (in the network's module) and no task forwards its arguments one by one. The coordinate statistics
+        come from :attr:`coordinate_statistics` (identity when not linked).
+
+        Args:
+            network_class: The network to build (its constructor's parameters are read).
+            **overrides: Arguments that have no hyperparameter of the same name, or replace one.
+
+        Returns:
+            The arguments to call ``network_class`` with.
+        """
+        parameters = inspect.signature(network_class).parameters
+        arguments = {name: value for name, value in self.hparams.items() if name in parameters}
+        if "coordinate_mean" in parameters:
+            arguments["coordinate_mean"], arguments["coordinate_std"] = self.coordinate_statistics
+        return arguments | overrides
 
     def setup(self, stage: str) -> None:
         """Create the metrics once a datamodule is attached (they need region metadata)."""

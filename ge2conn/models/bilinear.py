@@ -44,7 +44,7 @@ class BilinearLowRankTask(EdgeRegressionTask):
 
     def configure_models(self) -> None:
         """Build the low-rank bilinear network."""
-        self.network = BilinearLowRank(num_genes=self.hparams["num_genes"], rank=self.hparams["rank"])
+        self.network = BilinearLowRank(**self.network_arguments(BilinearLowRank))
 
     def on_fit_start(self) -> None:
         """Center expression on the training regions' mean (kept in the checkpoint for later use)."""
@@ -95,12 +95,4 @@ class ConnectomeModelTask(ClosedFormTask):
 
     def configure_models(self) -> None:
         """Build the (unfitted) Connectome Model."""
-        hparams = self.hparams
-        self.network = ConnectomeModel(
-            num_genes=hparams["num_genes"],
-            features=hparams["features"],
-            ridge=hparams["ridge"],
-            solver=hparams["solver"],
-            pca_variance=hparams["pca_variance"],
-            pls_components=hparams["pls_components"],
-        )
+        self.network = ConnectomeModel(**self.network_arguments(ConnectomeModel))

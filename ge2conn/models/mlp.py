@@ -50,23 +50,9 @@ class MLPTask(EdgeRegressionTask):
 
     def configure_models(self) -> None:
         """Build the MLP variant named by ``inputs``."""
-        hparams = self.hparams
-        mean, std = self.coordinate_statistics
-        hidden = hparams["hidden_sizes"]
-        if hparams["inputs"] == "coordinates":
-            self.network = CoordsMLP(
-                num_genes=hparams["num_genes"],
-                hidden_sizes=hidden,
-                dropout=hparams["dropout"],
-                coordinate_mean=mean,
-                coordinate_std=std,
-            )
+        inputs = self.hparams["inputs"]
+        if inputs == "coordinates":
+            self.network = CoordsMLP(**self.network_arguments(CoordsMLP))
         else:
-            self.network = MLP(
-                num_genes=hparams["num_genes"],
-                use_coordinates=hparams["inputs"] == "expression+coordinates",
-                hidden_sizes=hidden,
-                dropout=hparams["dropout"],
-                coordinate_mean=mean,
-                coordinate_std=std,
-            )
+            use_coordinates = inputs == "expression+coordinates"
+            self.network = MLP(**self.network_arguments(MLP, use_coordinates=use_coordinates))

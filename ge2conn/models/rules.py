@@ -5,7 +5,11 @@ from __future__ import annotations
 from typing import Literal
 
 from ge2conn.models.base import ClosedFormTask
+from ge2conn.nn.base import FittedPairModel
 from ge2conn.nn.rules import CGE, ExpDecay, GaussianKernel
+
+RULES: dict[str, type[FittedPairModel]] = {"exp_decay": ExpDecay, "gaussian": GaussianKernel, "cge": CGE}
+"""The network of each ``rule``."""
 
 
 class RulesBasedTask(ClosedFormTask):
@@ -32,11 +36,6 @@ class RulesBasedTask(ClosedFormTask):
     def configure_models(self) -> None:
         """Build the (unfitted) rule."""
         rule = self.hparams["rule"]
-        if rule == "exp_decay":
-            self.network = ExpDecay(num_genes=self.hparams["num_genes"])
-        elif rule == "gaussian":
-            self.network = GaussianKernel(num_genes=self.hparams["num_genes"])
-        elif rule == "cge":
-            self.network = CGE(num_genes=self.hparams["num_genes"], pca_variance=self.hparams["pca_variance"])
-        else:
+        if rule not in RULES:
             raise ValueError(f"unknown rule {rule!r}; use 'exp_decay', 'gaussian' or 'cge'")
+        self.network = RULES[rule](**self.network_arguments(RULES[rule]))

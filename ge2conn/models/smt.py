@@ -69,22 +69,4 @@ class SMTTask(EdgeRegressionTask):
 
     def configure_models(self) -> None:
         """Build the SMT from the hyperparameters."""
-        hparams = self.hparams
-        mean, std = self.coordinate_statistics
-        self.network = SMT(
-            num_genes=hparams["num_genes"],
-            token_size=hparams["token_size"],
-            d_model=hparams["d_model"],
-            d_out=hparams["d_out"],
-            num_layers=hparams["num_layers"],
-            num_heads=hparams["num_heads"],
-            dropout=hparams["dropout"],
-            attention_dropout=hparams["attention_dropout"],
-            use_alibi=hparams["use_alibi"],
-            alibi_slopes=hparams["alibi_slopes"],
-            use_cls=hparams["use_cls"],
-            decoder_hidden_sizes=hparams["decoder_hidden_sizes"],
-            decoder_dropout=hparams["decoder_dropout"],
-            coordinate_mean=mean,
-            coordinate_std=std,
-        )
+        self.network = SMT(**self.network_arguments(SMT))

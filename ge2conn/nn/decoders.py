@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as functional
 from torch import Tensor, nn
 
-from ge2conn.nn.base import gather_rows
+from ge2conn.nn.base import PairModel, gather_rows
 
 
 def mlp_blocks(in_features: int, hidden_sizes: Sequence[int], dropout: float) -> nn.Sequential:
@@ -104,3 +104,20 @@ class PairDecoder(nn.Module):
         for layer in rest:
             features = layer(features)
         return features.squeeze(-1)
+
+
+class PairDecoderModel(PairModel):
+    """A pair model that decodes its region encodings with a :class:`PairDecoder` held as ``self.decoder``.
+
+    Subclasses build ``self.decoder`` and implement :meth:`encode_regions`.
+    """
+
+    decoder: PairDecoder
+
+    def decode(self, embeddings_i: Tensor, embeddings_j: Tensor) -> Tensor:
+        """(B, D), (B, D) → (B,) MLP predictions on ``[z_i ‖ z_j]``."""
+        return self.decoder(embeddings_i, embeddings_j)
+
+    def decode_indexed(self, encoded: Tensor, index_i: Tensor, index_j: Tensor) -> Tensor:
+        """Decode pairs of distinct encodings; see ``PairDecoder.forward_indexed``."""
+        return self.decoder.forward_indexed(encoded, index_i, index_j)

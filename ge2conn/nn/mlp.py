@@ -5,11 +5,11 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from ge2conn.nn.base import PairModel, StandardizeCoordinates
-from ge2conn.nn.decoders import DECODER_DROPOUT, DECODER_HIDDEN_SIZES, PairDecoder
+from ge2conn.nn.base import StandardizeCoordinates
+from ge2conn.nn.decoders import DECODER_DROPOUT, DECODER_HIDDEN_SIZES, PairDecoder, PairDecoderModel
 
 
-class MLP(PairModel):
+class MLP(PairDecoderModel):
     """MLP on ``[x_i ‖ c_i ‖ x_j ‖ c_j]``: expression, plus standardized coordinates with ``use_coordinates``.
 
     The per-region block ``[x_i ‖ c_i]`` is the raw input, not an embedding, so ``has_embeddings`` is False.
@@ -47,16 +47,8 @@ class MLP(PairModel):
             return expression
         return torch.cat([expression, self.standardize(coordinates)], dim=-1)
 
-    def decode(self, embeddings_i: Tensor, embeddings_j: Tensor) -> Tensor:
-        """(B, D), (B, D) → (B,) MLP predictions."""
-        return self.decoder(embeddings_i, embeddings_j)
 
-    def decode_indexed(self, encoded: Tensor, index_i: Tensor, index_j: Tensor) -> Tensor:
-        """Decode pairs of distinct encodings; see ``PairDecoder.forward_indexed``."""
-        return self.decoder.forward_indexed(encoded, index_i, index_j)
-
-
-class CoordsMLP(PairModel):
+class CoordsMLP(PairDecoderModel):
     """MLP on standardized coordinates ``[c_i ‖ c_j]`` only: the spatial control model.
 
     Args:
@@ -85,11 +77,3 @@ class CoordsMLP(PairModel):
     def encode_regions(self, expression: Tensor, coordinates: Tensor) -> Tensor:
         """(N, G), (N, 3) → (N, 3) standardized coordinates; expression is ignored."""
         return self.standardize(coordinates)
-
-    def decode(self, embeddings_i: Tensor, embeddings_j: Tensor) -> Tensor:
-        """(B, 3), (B, 3) → (B,) MLP predictions."""
-        return self.decoder(embeddings_i, embeddings_j)
-
-    def decode_indexed(self, encoded: Tensor, index_i: Tensor, index_j: Tensor) -> Tensor:
-        """Decode pairs of distinct encodings; see ``PairDecoder.forward_indexed``."""
-        return self.decoder.forward_indexed(encoded, index_i, index_j)

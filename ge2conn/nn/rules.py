@@ -5,6 +5,7 @@ predictions come back in the dtype of the expression tensor.
 """
 
 from abc import abstractmethod
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -43,6 +44,14 @@ class _DistanceRule(FittedPairModel):
     """Shared plumbing: regions are encoded by their coordinates, pairs by their distance."""
 
     has_embeddings = False
+    initial_values: ClassVar[dict[str, float]]
+    """The rule's fitted parameters (float64 scalar buffers) and their values before the fit."""
+
+    def __init__(self, num_genes: int = 0) -> None:
+        super().__init__()
+        self.num_genes = num_genes
+        for name, value in self.initial_values.items():
+            self.register_buffer(name, torch.tensor(value, dtype=torch.float64))
 
     def encode_regions(self, expression: Tensor, coordinates: Tensor) -> Tensor:
         """(N, G), (N, 3) → (N, 3) float64 coordinates; expression is ignored."""
@@ -51,6 +60,21 @@ class _DistanceRule(FittedPairModel):
     @abstractmethod
     def _rule(self, distance: Tensor) -> Tensor:
         """The fitted rule applied to pair distances in mm."""
+
+    @abstractmethod
+    def _fit_rule(self, distance: NDArray[np.float64], values: NDArray[np.float64]) -> None:
+        """Fit the rule's parameters to the training edges' distances (mm) and float64 targets."""
+
+    def fit(
+        self,
+        expression: NDArray[np.floating],
+        coordinates: NDArray[np.floating],
+        rows: NDArray[np.integer],
+        cols: NDArray[np.integer],
+        targets: NDArray[np.floating],
+    ) -> None:
+        """Fit the rule on training edges (see :meth:`FittedPairModel.fit`); expression is not used."""
+        self._fit_rule(_edge_distances(coordinates, rows, cols), np.asarray(targets, dtype=np.float64))
 
     def decode(self, embeddings_i: Tensor, embeddings_j: Tensor) -> Tensor:
         """(B, 3), (B, 3) coordinates → (B,) rule applied to their distance."""
@@ -68,28 +92,15 @@ class ExpDecay(_DistanceRule):
         num_genes: Unused; accepted so that every pair model takes the same data-linked arguments.
     """
 
-    def __init__(self, num_genes: int = 0) -> None:
-        super().__init__()
-        self.num_genes = num_genes
-        self.offset: Tensor
-        self.length: Tensor
-        self.register_buffer("offset", torch.zeros((), dtype=torch.float64))
-        self.register_buffer("length", torch.ones((), dtype=torch.float64))
+    initial_values: ClassVar[dict[str, float]] = {"offset": 0.0, "length": 1.0}
+    offset: Tensor
+    length: Tensor
 
     def _rule(self, distance: Tensor) -> Tensor:
         return self.offset + (1.0 - self.offset) * torch.exp(-distance / self.length)
 
-    def fit(
-        self,
-        expression: NDArray[np.floating],
-        coordinates: NDArray[np.floating],
-        rows: NDArray[np.integer],
-        cols: NDArray[np.integer],
-        targets: NDArray[np.floating],
-    ) -> None:
-        """Fit a and λ on training edges (λ > 0, a free); expression is not used."""
-        distance = _edge_distances(coordinates, rows, cols)
-        values = np.asarray(targets, dtype=np.float64)
+    def _fit_rule(self, distance: NDArray[np.float64], values: NDArray[np.float64]) -> None:
+        """Fit a and λ on training edges (λ > 0, a free)."""
         # Start from the mean far-range target as the asymptote and the median distance as the length scale.
         far = distance >= np.quantile(distance, 0.9)
         initial = [float(values[far].mean()), float(np.median(distance))]
@@ -107,36 +118,22 @@ class GaussianKernel(_DistanceRule):
         num_genes: Unused; accepted so that every pair model takes the same data-linked arguments.
     """
 
-    def __init__(self, num_genes: int = 0) -> None:
-        super().__init__()
-        self.num_genes = num_genes
-        self.width: Tensor
-        self.gain: Tensor
-        self.intercept: Tensor
-        self.register_buffer("width", torch.ones((), dtype=torch.float64))
-        self.register_buffer("gain", torch.ones((), dtype=torch.float64))
-        self.register_buffer("intercept", torch.zeros((), dtype=torch.float64))
+    initial_values: ClassVar[dict[str, float]] = {"width": 1.0, "gain": 1.0, "intercept": 0.0}
+    width: Tensor
+    gain: Tensor
+    intercept: Tensor
 
     def _rule(self, distance: Tensor) -> Tensor:
         return self.gain * torch.exp(-distance.square() / (2.0 * self.width.square())) + self.intercept
 
-    def fit(
-        self,
-        expression: NDArray[np.floating],
-        coordinates: NDArray[np.floating],
-        rows: NDArray[np.integer],
-        cols: NDArray[np.integer],
-        targets: NDArray[np.floating],
-    ) -> None:
-        """Fit σ, α ≥ 0 and β on training edges; expression is not used.
+    def _fit_rule(self, distance: NDArray[np.float64], values: NDArray[np.float64]) -> None:
+        """Fit σ, α ≥ 0 and β on training edges.
 
         The kernel must decay with distance (α ≥ 0) and σ stays within [1, 500] mm: an unconstrained fit can
         drift to a huge σ with α < 0, an inverted parabola that fits short training distances and fails on
         held-out regions. σ starts at the best point of a log grid (α, β solved linearly there), then
         ``curve_fit`` refines all three within the bounds.
         """
-        distance = _edge_distances(coordinates, rows, cols)
-        values = np.asarray(targets, dtype=np.float64)
         best: tuple[float, float, float, float] | None = None
         for candidate in np.geomspace(GAUSSIAN_WIDTH_BOUNDS[0], GAUSSIAN_WIDTH_BOUNDS[1], 48):
             kernel = np.exp(-(distance**2) / (2.0 * candidate**2))

@@ -9,8 +9,8 @@ from torch import Tensor, nn
 
 from ge2conn.nn.attention import alibi_slopes as standard_alibi_slopes
 from ge2conn.nn.attention import attention
-from ge2conn.nn.base import PairModel, StandardizeCoordinates
-from ge2conn.nn.decoders import DECODER_DROPOUT, DECODER_HIDDEN_SIZES, PairDecoder
+from ge2conn.nn.base import StandardizeCoordinates
+from ge2conn.nn.decoders import DECODER_DROPOUT, DECODER_HIDDEN_SIZES, PairDecoder, PairDecoderModel
 
 # The paper's SMT (method §3.1); SMTTask reuses these, so each default is written once.
 TOKEN_SIZE = 60
@@ -200,7 +200,7 @@ class SMTEncoder(nn.Module):
         return (embeddings, attention_maps) if return_attention else embeddings
 
 
-class SMT(PairModel):
+class SMT(PairDecoderModel):
     """Spatiomolecular Transformer: :class:`SMTEncoder` region embeddings and a :class:`PairDecoder`.
 
     Args:
@@ -261,14 +261,6 @@ class SMT(PairModel):
     def encode_regions(self, expression: Tensor, coordinates: Tensor) -> Tensor:
         """(N, G), (N, 3) → (N, num_tokens * d_out) transformer embeddings."""
         return self.encoder(expression, coordinates)
-
-    def decode(self, embeddings_i: Tensor, embeddings_j: Tensor) -> Tensor:
-        """(B, D), (B, D) → (B,) MLP predictions on ``[z_i ‖ z_j]``."""
-        return self.decoder(embeddings_i, embeddings_j)
-
-    def decode_indexed(self, encoded: Tensor, index_i: Tensor, index_j: Tensor) -> Tensor:
-        """Decode pairs of distinct encodings; see ``PairDecoder.forward_indexed``."""
-        return self.decoder.forward_indexed(encoded, index_i, index_j)
 
     def attention_maps(self, expression: Tensor, coordinates: Tensor, regions: Tensor) -> list[Tensor]:
         """Per-layer attention weights of the regions given, ALiBi bias included.
