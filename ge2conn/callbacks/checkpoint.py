@@ -65,7 +65,8 @@ def resolve_last_checkpoint(folder: str | os.PathLike[str] | None) -> str | None
     """
     if folder is None:
         return None
-    last = os.path.join(str(folder), f"{StableCheckpoint.CHECKPOINT_NAME_LAST}{StableCheckpoint.FILE_EXTENSION}")
+    name = f"{StableCheckpoint.CHECKPOINT_NAME_LAST}{StableCheckpoint.FILE_EXTENSION}"
+    last = os.path.join(str(folder), name)
     if os.path.isfile(last) and zipfile.is_zipfile(last):
         return last
     found = newest_complete_checkpoint(folder)

@@ -39,8 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--learning-rate", type=float, default=3e-4, help="AdamW learning rate (default: 3e-4; paper: 1e-4)"
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the split, initialisation and batches (default: 0)")
-    parser.add_argument("--fold", type=int, default=0, help="outer fold of the random split, 0-3 (default: 0)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed_everything: initialisation, dropout and batch order (default: 0)")
+    parser.add_argument("--fold", type=int, default=0,
+                        help="outer fold of the random split, 0-3 (default: 0)")
     parser.add_argument("--output", default=None,
                         help="keep logs and checkpoints here (default: a temporary folder, removed)")
     args = parser.parse_args(argv)
@@ -54,8 +56,8 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace, console: Console, output: str, keep: bool) -> int:
     console.print(
         f"[bold]ge2conn demo[/bold]: small SMT+[CLS] (d_model 64, 2 layers) on {args.dataset}, random split "
-        f"fold {args.fold}, seed {args.seed}, region-block batches, {args.epochs} CPU epochs at lr {args.learning_rate:g} (paper: full "
-        f"size, 110 epochs at 1e-4 on a GPU).",
+        f"fold {args.fold}, seed {args.seed}, region-block batches, {args.epochs} CPU epochs at lr "
+        f"{args.learning_rate:g} (paper: full size, 110 epochs at 1e-4 on a GPU).",
         soft_wrap=True,
     )
     torch_threads = os.cpu_count() or 1
