@@ -13,14 +13,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lightning.pytorch import Trainer
 from lightning.pytorch.callbacks import EarlyStopping
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
+from rich.console import Console
 
 import ge2conn.models  # noqa: F401  (registers every task so short class names resolve)
 from ge2conn.callbacks import ConnectomeFigures, ConnectomeWriter, RestoreBestWeights, StableCheckpoint
 from ge2conn.callbacks.checkpoint import resolve_last_checkpoint
+from ge2conn.callbacks.console import quiet_console
 from ge2conn.callbacks.run_state import RunState
 from ge2conn.data.datamodule import EdgePairDataModule
+from ge2conn.metrics.stratified import StratifiedPearson
+from ge2conn.metrics.table import print_metric_table
 from ge2conn.models import MODEL_ALIASES
 from ge2conn.models.base import LINKED_DATA_FIELDS, EdgeRegressionTask
 from ge2conn.utils.checkpoints import check_ckpt_argument
@@ -67,6 +72,7 @@ class Ge2connCLI(LightningCLI):
     def __init__(self, args: Sequence[str] | ConfigRequest | None = None, run: bool = True,
                  description: str | None = None) -> None:
         parser_kwargs: dict[str, Any] = {"description": description} if description else {}
+        self._print_metrics = True
         super().__init__(
             model_class=EdgeRegressionTask,
             datamodule_class=EdgePairDataModule,
@@ -133,6 +139,51 @@ class Ge2connCLI(LightningCLI):
             print(f"ge2conn fit: --ckpt_path last: no checkpoint in {folder}; starting from scratch.",
                   file=sys.stderr)
         arguments["ckpt_path"] = resolved
+
+    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        """The trainer, with the quiet progress bar and model summary unless disabled or given."""
+        config = self.config_init[self.subcommand] if self.subcommand else self.config_init
+        arguments = quiet_console({**dict(config.get("trainer") or {}), **kwargs})
+        kwargs.update(callbacks=arguments["callbacks"],
+                      enable_model_summary=arguments.get("enable_model_summary"))
+        return super().instantiate_trainer(**kwargs)
+
+    def before_validate(self) -> None:
+        """Print ge2conn's metric table instead of Lightning's (see :meth:`before_test`)."""
+        self._take_over_results_table("validate")
+
+    def before_test(self) -> None:
+        """Print ge2conn's grouped metric table instead of Lightning's (``--verbose false``: neither)."""
+        self._take_over_results_table("test")
+
+    def after_validate(self) -> None:
+        """Print the validation metrics, grouped, with 4 significant digits."""
+        self._print_metric_table("val")
+
+    def after_test(self) -> None:
+        """Print the test metrics, grouped, with 4 significant digits."""
+        self._print_metric_table("test")
+
+    def _take_over_results_table(self, subcommand: str) -> None:
+        arguments = self.config_init.get(subcommand)
+        self._print_metrics = bool(arguments.get("verbose", True)) if arguments is not None else True
+        if arguments is not None:
+            arguments["verbose"] = False
+
+    def _print_metric_table(self, stage: str) -> None:
+        if not self._print_metrics or not self.trainer.is_global_zero:
+            return
+        metrics = {name: float(value) for name, value in self.trainer.callback_metrics.items()}
+        strata = [module for module in self.model.modules() if isinstance(module, StratifiedPearson)]
+        min_edges = strata[0].min_edges if strata else None
+        model = type(self.model).__name__.removesuffix("Task")
+        data = dict(getattr(self.datamodule, "hparams", {}))
+        dataset = Path(str(data.get("dataset") or "data")).stem
+        split = f"{data.get('split', '')} split round {data.get('split_round', 0)} fold {data.get('fold', 0)}"
+        if data.get("null_rank") is not None:
+            split += f", null brain rank {data['null_rank']}"
+        title = f"{model} on {dataset}, {split}: {stage} edges"
+        print_metric_table(Console(), metrics, stage, title=title, min_edges=min_edges)
 
     def parse_arguments(self, parser: LightningArgumentParser, args: ArgsType) -> None:
         """Parse command-line arguments, or config files then settings given as objects."""

@@ -28,6 +28,7 @@ from lightning.pytorch.callbacks import EarlyStopping
 
 from ge2conn.api.lightning_cli import CHECKPOINT_DEFAULTS, EARLY_STOPPING_DEFAULTS, ConfigRequest, Ge2connCLI
 from ge2conn.callbacks import RestoreBestWeights, StableCheckpoint
+from ge2conn.callbacks.console import quiet_console
 from ge2conn.callbacks.edge_predictions import TestPredictions
 from ge2conn.callbacks.run_state import RunState
 from ge2conn.data.datamodule import EdgePairDataModule
@@ -174,7 +175,7 @@ def build_trainer(**trainer_arguments: Any) -> Trainer:
         *trainer_arguments.pop("callbacks", []),
     ]
     with quiet_known_warnings():
-        return Trainer(callbacks=callbacks, **trainer_arguments)
+        return Trainer(**quiet_console({**trainer_arguments, "callbacks": callbacks}))
 
 
 def fit(run: Run) -> dict[str, float]:

@@ -34,7 +34,7 @@ class StableCheckpoint(ModelCheckpoint):
         if not self.save_last or getattr(trainer, "fast_dev_run", False) or self.dirpath is None:
             return
         path = os.path.join(str(self.dirpath), f"{self.CHECKPOINT_NAME_LAST}{self.FILE_EXTENSION}")
-        trainer.save_checkpoint(path)
+        trainer.save_checkpoint(path, weights_only=self.save_weights_only)
         self.last_model_path = path
         self.last_saved_global_step = trainer.global_step
 

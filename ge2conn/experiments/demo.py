@@ -13,10 +13,10 @@ import os
 import tempfile
 
 from rich.console import Console
-from rich.table import Table
 
 from ge2conn import api
 from ge2conn.metrics import HEADLINE_METRIC_NAMES
+from ge2conn.metrics.table import print_metric_table
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,14 +76,10 @@ def _run(args: argparse.Namespace, console: Console, output: str, keep: bool) ->
     )
     results = run.metrics
     elapsed = results["wall_time_s"]
-    table = Table(title=f"small SMT+[CLS] on {args.dataset}: test edges (best-on-validation weights)")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for name in HEADLINE_METRIC_NAMES:
-        value = results.get(f"test/{name}")
-        if value is not None:
-            table.add_row(name, f"{value:.4f}")
-    console.print(table)
+    shown = {f"test/{name}": results[f"test/{name}"] for name in HEADLINE_METRIC_NAMES
+             if f"test/{name}" in results}
+    print_metric_table(console, shown, "test",
+                       title=f"small SMT+[CLS] on {args.dataset}: test edges (best-on-validation weights)")
     console.print(f"train + test wall time: {elapsed:.0f} s on {torch_threads} CPU core(s)", soft_wrap=True)
     if keep:
         console.print(f"TensorBoard: tensorboard --logdir {output}", soft_wrap=True, highlight=False)
