@@ -2,7 +2,8 @@
 
 The policy is applied by entry points only — the console script (:func:`install`), the Python API around
 the work it runs (:func:`quiet_known_warnings`) and pytest (``filterwarnings`` in ``pyproject.toml``, the
-same patterns) — never when a module is imported.
+same patterns) — never when a module is imported. What the progress bar and model summary print (no
+``v_num``, no FLOPs when none were counted) is set by :mod:`ge2conn.callbacks.console`, not here.
 """
 
 from __future__ import annotations
