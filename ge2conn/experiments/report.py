@@ -11,7 +11,9 @@ in several folders that are merged here) and writes:
   outer splits that have both (two-sided; statistic, p, number of pairs);
 - ``failures.md``: failed runs with their errors (only when there are some);
 - ``figures/``: true-vs-null bars with 95% CIs, per-network gains and parameters vs performance per dataset
-  and split, and one test-set reconstruction per model (:mod:`ge2conn.experiments.report_figures`);
+  and split, and one test-set reconstruction per model (:mod:`ge2conn.experiments.report_figures`); the
+  best model's held-out connectome on the cortical surface and in a glass brain
+  (:mod:`ge2conn.experiments.report_brains`);
 - ``report.html``: one self-contained page with the tables and the figures (images inlined).
 
 Means and SDs ignore NaN values (a stratum with too few edges reports NaN); SD is the sample SD (ddof=1),
@@ -311,9 +313,11 @@ def write_report(runs: Path | Sequence[Path], output: Path | None = None, figure
         written.append(destination / "failures.md")
     drawn: list[Path] = []
     if figures:
+        from ge2conn.experiments.report_brains import draw_brains
         from ge2conn.experiments.report_figures import draw_figures
 
         drawn = draw_figures(records, table1, order, destination / "figures")
+        drawn += draw_brains(records, table1, destination / "figures")
         written += drawn
     from ge2conn.experiments.report_html import write_html_report
 

@@ -32,7 +32,8 @@ from ge2conn.figures.names import dataset_quantity, run_title
 COLOURS = {"true": "tab:blue", "null": "0.6"}
 
 
-def _safe(text: str) -> str:
+def safe_name(text: str) -> str:
+    """``text`` with every run of characters other than letters, digits, ``_ . -`` replaced by ``_``."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")
 
 
@@ -198,8 +199,12 @@ def parameters_figure(
     return figure
 
 
-def region_layout(record: dict[str, Any]) -> RegionLayout | None:
-    """Networks and hemispheres of a run's regions, in the datamodule's order (None when unavailable)."""
+def run_regions(record: dict[str, Any]) -> tuple[RegionTable, np.ndarray] | None:
+    """A run's dataset table and the mask of the regions the datamodule kept (None when unavailable).
+
+    Prediction indices (``predictions.npz``) count the kept regions: those with expression, of the chosen
+    structures.
+    """
     settings = (record.get("config") or {}).get("settings") or {}
     try:
         table = RegionTable.read(resolve_dataset(settings.get("data.dataset", record["dataset"])))
@@ -208,7 +213,25 @@ def region_layout(record: dict[str, Any]) -> RegionLayout | None:
     keep = table.has_expression.copy()
     if settings.get("data.structures"):
         keep &= np.isin(table.structure, settings["data.structures"])
+    return table, keep
+
+
+def region_layout(record: dict[str, Any]) -> RegionLayout | None:
+    """Networks and hemispheres of a run's regions, in the datamodule's order (None when unavailable)."""
+    found = run_regions(record)
+    if found is None:
+        return None
+    table, keep = found
     return RegionLayout(np.asarray(table.network)[keep], np.asarray(table.hemisphere)[keep])
+
+
+def run_quantity(record: dict[str, Any]) -> str:
+    """The colour-bar label of a run's connectivity values, with units (``"FC"`` when unknown)."""
+    settings = (record.get("config") or {}).get("settings") or {}
+    try:
+        return dataset_quantity(resolve_dataset(settings.get("data.dataset", record["dataset"])))
+    except Exception:  # noqa: BLE001 - a plain label beats no figure
+        return "FC"
 
 
 def reconstruction_figure(run: dict[str, Any], name: str) -> Figure:
@@ -218,10 +241,7 @@ def reconstruction_figure(run: dict[str, Any], name: str) -> Figure:
         columns = {key: arrays[key] for key in ("rows", "cols", "prediction", "target")}
     if layout is not None and max(columns["rows"].max(), columns["cols"].max()) >= layout.network.size:
         layout = None
-    try:
-        quantity = dataset_quantity(resolve_dataset(run["dataset"]))
-    except Exception:  # noqa: BLE001
-        quantity = "FC"
+    quantity = run_quantity(run)
     title = run_title(name, run["dataset"], run["split"], run["round"], run["fold"], "test regions")
     return connectome_figure(columns["rows"], columns["cols"], columns["prediction"], columns["target"],
                              layout=layout, title=title, quantity=quantity)
@@ -243,7 +263,7 @@ def draw_figures(records: list[dict[str, Any]], table1: list[dict[str, Any]], or
     written: list[Path] = []
     for dataset, split in dict.fromkeys((row["dataset"], row["split"]) for row in table1):
         rows = [row for row in table1 if (row["dataset"], row["split"]) == (dataset, split)]
-        stem = f"{_safe(dataset)}_{split}"
+        stem = f"{safe_name(dataset)}_{split}"
         drawers = (("true_vs_null", true_vs_null_figure, "test r, true vs null expression"),
                    ("network_gain", network_gain_figure, "test r gain over the null brain, per network"),
                    ("parameters", parameters_figure, "parameters vs performance"))
@@ -261,6 +281,6 @@ def draw_figures(records: list[dict[str, Any]], table1: list[dict[str, Any]], or
                                               record["fold"]))
             if runs:
                 figure = reconstruction_figure(runs[0], name)
-                path = folder / f"reconstruction_{_safe(dataset)}_{_safe(key)}.png"
+                path = folder / f"reconstruction_{safe_name(dataset)}_{safe_name(key)}.png"
                 written.append(save_figure(figure, path))
     return written

@@ -10,6 +10,7 @@ surface; they appear in the glass brain.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -184,3 +185,84 @@ def glass_brain_figure(
     figure.suptitle(f"{title}\n{len(keep)} strongest edges by |{quantity}|; nodes coloured by network",
                     fontsize=10)
     return figure
+
+
+DEFAULT_SEEDS = ("L_precuneus", "7Networks_LH_Default_PCC_1")
+"""Seeds tried first when none is given (a default-mode hub), else the region of highest true strength."""
+
+EXPLAIN_TEXTS = {
+    "seed": "FC of seed {label} (grey on the surface) with every region",
+    "strength": "node strength: mean FC of each region with all others",
+    "glass": "predicted connectome (all region pairs)",
+}
+"""Figure titles of :func:`brain_figures` for predictions of every region pair (``ge2conn explain``)."""
+
+
+def node_strength(matrix: np.ndarray) -> np.ndarray:
+    """Mean connectivity of each region with every other region (NaN entries and the diagonal ignored)."""
+    values = np.array(matrix, dtype=float)
+    np.fill_diagonal(values, np.nan)
+    present = np.isfinite(values).any(axis=1)
+    strength = np.full(values.shape[0], np.nan)
+    strength[present] = np.nanmean(values[present], axis=1)
+    return strength
+
+
+def default_seed(labels: np.ndarray, true: np.ndarray, candidates: np.ndarray | None = None) -> int:
+    """A default-mode hub (:data:`DEFAULT_SEEDS`) among the candidates, else the strongest candidate.
+
+    Args:
+        labels: (R,) region labels.
+        true: (R, R) true connectome (NaN where unknown).
+        candidates: (R,) bool, regions that may be the seed (default: every region with a known value).
+
+    Returns:
+        The seed's index.
+    """
+    strength = node_strength(true)
+    allowed = np.isfinite(strength) if candidates is None else np.asarray(candidates, dtype=bool)
+    names = [str(label) for label in labels]
+    for name in DEFAULT_SEEDS:
+        if name in names and allowed[names.index(name)]:
+            return names.index(name)
+    return int(np.nanargmax(np.where(allowed, strength, np.nan)))
+
+
+def brain_figures(
+    true: np.ndarray, predicted: np.ndarray, labels: np.ndarray, centroids: np.ndarray, network: np.ndarray,
+    seed: int, quantity: str, title: str, texts: Mapping[str, str] = EXPLAIN_TEXTS, edges: int = 50,
+) -> tuple[dict[str, Figure], list[str]]:
+    """Seed-region and node-strength surface maps (true above predicted) and a glass brain of a prediction.
+
+    Args:
+        true: (R, R) true connectome (NaN: unknown or diagonal).
+        predicted: (R, R) predicted connectome, NaN where ``true`` is.
+        labels: (R,) region labels (they choose the surface parcellation, :func:`surface_atlas`).
+        centroids: (R, 3) MNI centroids in mm.
+        network: (R,) network of each region.
+        seed: Index of the seed region.
+        quantity: Colour-bar label with units (``"FC, Fisher z"``).
+        title: Title prefix naming the model and dataset.
+        texts: ``seed`` / ``strength`` / ``glass`` title texts (``{label}``: the seed's label).
+        edges: Edges drawn in the glass brain.
+
+    Returns:
+        ``{"seed" | "strength" | "glass": figure}`` (no surface maps when the atlas has no conte69
+        parcellation) and the reasons for what was not drawn.
+    """
+    figures: dict[str, Figure] = {}
+    limitations: list[str] = []
+    label = str(labels[seed])
+    atlas = surface_atlas(labels)
+    if atlas is None:
+        limitations.append("the atlas has no conte69 surface parcellation (Desikan-Killiany and "
+                           "Schaefer-100/300 have): no surface maps, only the glass brain")
+    else:
+        figures["seed"] = surface_maps_figure([("true", true[seed]), ("predicted", predicted[seed])], atlas,
+                                              quantity, f"{title}: {texts['seed'].format(label=label)}")
+        figures["strength"] = surface_maps_figure(
+            [("true", node_strength(true)), ("predicted", node_strength(predicted))], atlas, quantity,
+            f"{title}: {texts['strength']}", symmetric=False)
+    figures["glass"] = glass_brain_figure(predicted, centroids, network, edges, f"{title}: {texts['glass']}",
+                                          quantity.partition(" (")[0])
+    return figures, limitations

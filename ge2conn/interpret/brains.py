@@ -19,12 +19,9 @@ import numpy as np
 import torch
 
 from ge2conn.figures import quantity_label, save_figure
-from ge2conn.figures.brain import glass_brain_figure, surface_atlas, surface_maps_figure
+from ge2conn.figures.brain import brain_figures, default_seed
 from ge2conn.figures.names import dataset_provenance
 from ge2conn.interpret.checkpoint import RegionData
-
-DEFAULT_SEEDS = ("L_precuneus", "7Networks_LH_Default_PCC_1")
-"""Seeds tried first when none is given (a default-mode hub), else the region of highest true strength."""
 
 
 @dataclass
@@ -54,24 +51,14 @@ def predict_all_pairs(task: Any, regions: RegionData, batch: int = 8192) -> np.n
 
 
 def choose_seed(regions: RegionData, seed_region: str | None) -> int:
-    """Index of the seed region: the one named, a default-mode hub, or the strongest true region."""
+    """Index of the seed region: the one named, else :func:`ge2conn.figures.brain.default_seed`."""
     labels = [str(label) for label in regions.labels]
     if seed_region is not None:
         if seed_region not in labels:
             raise ValueError(f"--seed-region {seed_region!r} is not a region of {regions.path.name}; "
                              f"use one of regions.csv's labels, e.g. {labels[0]!r}")
         return labels.index(seed_region)
-    for name in DEFAULT_SEEDS:
-        if name in labels:
-            return labels.index(name)
-    return int(np.nanargmax(node_strength(_true_matrix(regions))))
-
-
-def node_strength(matrix: np.ndarray) -> np.ndarray:
-    """Mean connectivity of each region with every other region (NaN diagonal ignored)."""
-    values = np.array(matrix, dtype=float)
-    np.fill_diagonal(values, np.nan)
-    return np.nanmean(values, axis=1)
+    return default_seed(regions.labels, _true_matrix(regions))
 
 
 def _true_matrix(regions: RegionData) -> np.ndarray:
@@ -103,27 +90,14 @@ def export_brains(task: Any, regions: RegionData, folder: Path, model_name: str,
     np.save(path, predicted.astype(np.float32))
     written.files.append(path)
     true = _true_matrix(regions)
-    quantity = quantity_label(dataset_provenance(regions.path))
-    dataset = regions.path.stem
     seed = choose_seed(regions, seed_region)
-    label = str(regions.labels[seed])
-    atlas = surface_atlas(regions.labels)
-    if atlas is None:
-        written.limitations.append(
-            f"{dataset}'s atlas has no conte69 surface parcellation (Desikan-Killiany and Schaefer-100/300 "
-            "have): no surface maps, only the glass brain")
-    else:
-        for name, maps, symmetric, what in (
-            (f"brain_seed_{label}.png", [("true", true[seed]), ("predicted", predicted[seed])], True,
-             f"FC of seed {label} (grey on the surface) with every region"),
-            ("brain_strength.png", [("true", node_strength(true)), ("predicted", node_strength(predicted))],
-             False, "node strength: mean FC of each region with all others"),
-        ):
-            figure = surface_maps_figure(maps, atlas, quantity, f"{model_name} on {dataset}: {what}",
-                                         symmetric=symmetric)
-            written.files.append(save_figure(figure, folder / name))
-    figure = glass_brain_figure(predicted, regions.coordinates, regions.network, edges,
-                                f"{model_name} on {dataset}: predicted connectome (all region pairs)",
-                                quantity.partition(" (")[0])
-    written.files.append(save_figure(figure, folder / "glass_brain_predicted.png"))
+    dataset = regions.path.stem
+    figures, limitations = brain_figures(
+        true, predicted, regions.labels, regions.coordinates, regions.network, seed,
+        quantity_label(dataset_provenance(regions.path)), f"{model_name} on {dataset}", edges=edges)
+    names = {"seed": f"brain_seed_{regions.labels[seed]}.png", "strength": "brain_strength.png",
+             "glass": "glass_brain_predicted.png"}
+    for key, figure in figures.items():
+        written.files.append(save_figure(figure, folder / names[key]))
+    written.limitations += [f"{dataset}: {reason}" for reason in limitations]
     return written
