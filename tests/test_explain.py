@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from ge2conn.data.format import BrainDataset
 from ge2conn.interpret import TokenLayout, load_checkpoint, network_silhouette, project_2d, umap_available
@@ -112,6 +113,12 @@ def test_smt_exports_every_file(smt_output: Path, synthetic: BrainDataset) -> No
     ]
     for name in expected:
         assert (smt_output / name).stat().st_size > 0, name
+    pixels = {"embedding_map.png": (1276, 550), "attention_global.png": (1430, 616),
+              "attention_by_network.png": (1296, 342), "attention_heads.png": (684, 342),
+              "glass_brain_predicted.png": (1100, 360)}
+    for name, size in pixels.items():  # looks are judged by eye (docs/figures); the size is pinned here
+        with Image.open(smt_output / name) as image:
+            assert image.size == size, name
     regions = _read_csv(smt_output / "regions.csv")
     assert [row["label"] for row in regions] == synthetic.region_labels.tolist()
     num_tokens = -(-synthetic.num_genes // TOKEN_SIZE) + 1

@@ -175,14 +175,26 @@ def network_gain_figure(
 def parameters_figure(
     rows: list[dict[str, Any]], records: list[dict[str, Any]], title: str
 ) -> Figure | None:
-    """Parameter count (log) against mean test r with 95% CIs, one point per model (None: no counts)."""
-    points = []
+    """Trainable parameters (log) against mean test r with 95% CIs, one point per model (paper Fig. 5C).
+
+    Models without trainable parameters (closed-form fits and distance rules, ``num_parameters`` 0) are
+    dotted horizontal lines at their mean r: the level a trained model has to beat.
+
+    Returns:
+        The figure; None when no model has trainable parameters (or no run recorded its count).
+    """
+    points, levels = [], []
     for row in rows:
         counts = [int(record["num_parameters"]) for record in records
                   if (record["dataset"], record["split"], record["model"], record["variant"])
-                  == (row["dataset"], row["split"], row["model"], "true") and record.get("num_parameters")]
-        if counts:
-            mean, half = confidence_interval(_values(records, row, "true", "test/pearson"))
+                  == (row["dataset"], row["split"], row["model"], "true")
+                  and record.get("num_parameters") is not None]
+        if not counts:
+            continue
+        mean, half = confidence_interval(_values(records, row, "true", "test/pearson"))
+        if max(counts) == 0:
+            levels.append((row["model_name"], mean))
+        else:
             points.append((row["model_name"], float(np.median(counts)), mean, half))
     if not points:
         return None
@@ -193,8 +205,16 @@ def parameters_figure(
                       color="tab:blue")
         axis.annotate(name, (count, mean), textcoords="offset points", xytext=(5, 4), fontsize=8)
     axis.set_xscale("log")
+    low, high = axis.get_xlim()
+    axis.set_xlim(low / 3, high * 3)  # room for the labels
+    for name, mean in levels:
+        if math.isfinite(mean):
+            axis.axhline(mean, color="0.5", linestyle=":", linewidth=1)
+            axis.annotate(f"{name} (no trainable parameters)", (0.01, mean),
+                          xycoords=("axes fraction", "data"), textcoords="offset points", xytext=(0, 2),
+                          fontsize=7, color="0.35")
     axis.set_xlabel("trainable parameters (log scale)")
-    axis.set_ylabel("test Pearson r (mean, 95% CI)")
+    axis.set_ylabel("test Pearson r (mean, 95% CI over outer splits)")
     axis.set_title(title, fontsize=9)
     return figure
 

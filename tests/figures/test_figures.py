@@ -99,8 +99,20 @@ def test_report_figures_and_html(tmp_path: Path) -> None:
                for fold in range(4)]
     bars = save_figure(true_vs_null_figure(rows, records, "t"), tmp_path / "bars.png")
     assert _pixels(bars) == (715, 506)
-    parameters = parameters_figure(rows, records, "t")
+    rules = {"dataset": "d", "split": "random", "model": "rule", "model_name": "Rule", "wilcoxon_p": None}
+    records += [{"dataset": "d", "split": "random", "model": "rule", "variant": "true", "fold": fold,
+                 "num_parameters": 0, "metrics": {"test/pearson": 0.3 + 0.01 * fold}} for fold in range(4)]
+    parameters = parameters_figure([*rows, rules], records, "t")
     assert parameters is not None
+    axis = parameters.axes[0]
+    # Trained models are points at their parameter counts; a model without parameters is a level (a line).
+    points = sorted(tuple(line.get_xydata()[0]) for line in axis.lines if line.get_marker() == "o")
+    for (count, r), key in zip(points, ("smt", "cm"), strict=True):
+        pearson = [record["metrics"]["test/pearson"] for record in records
+                   if (record["model"], record["variant"]) == (key, "true")]
+        assert (count, r) == pytest.approx((10 ** (3 + ("smt", "cm").index(key)), np.mean(pearson)))
+    levels = [line.get_ydata()[0] for line in axis.lines if line.get_linestyle() == ":"]
+    assert levels == pytest.approx([0.315])
     assert _pixels(save_figure(parameters, tmp_path / "parameters.png")) == (704, 484)
     table = "# Table 1\n\n| Model | r |\n|---|---|\n| SMT | 0.7 |\n"
     assert "<td>SMT</td>" in markdown_to_html(table) and "<h2>Table 1</h2>" in markdown_to_html(table)
@@ -136,3 +148,39 @@ def test_brain_figures(tmp_path: Path, mirror_path: Path, monkeypatch: pytest.Mo
     centroids = RNG.uniform(-60, 60, size=(labels.size, 3))
     glass = glass_brain_figure(matrix, centroids, np.asarray(["Vis"] * labels.size), 10, "t", "FC")
     assert _pixels(save_figure(glass, tmp_path / "glass.png")) == (1100, 360)
+
+
+def test_network_gain_figure_values_and_size(tmp_path: Path, synthetic_path: Path) -> None:
+    from ge2conn.data.region_table import RegionTable
+    from ge2conn.experiments.report_figures import network_gain_figure
+
+    table = RegionTable.read(synthetic_path)
+    rows, cols = np.triu_indices(table.labels.size, 1)
+    records, expected = [], {}
+    for model in ("cm", "mlp"):
+        for variant, noise in (("true", 0.3), ("null", 1.0)):
+            for fold in range(2):
+                folder = tmp_path / f"{model}{variant}{fold}"
+                folder.mkdir()
+                target = RNG.normal(size=rows.size)
+                prediction = target + RNG.normal(scale=noise, size=rows.size)
+                np.savez(folder / "predictions.npz", rows=rows, cols=cols, target=target,
+                         prediction=prediction)
+                records.append({"dataset": "synthetic", "split": "random", "model": model, "variant": variant,
+                                "fold": fold, "folder": str(folder),
+                                "config": {"settings": {"data.dataset": str(synthetic_path)}}})
+                for network in ("Vis", "SomMot", "Default", "Subcortical"):  # Yeo-7 order, others after
+                    touching = (table.network[rows] == network) | (table.network[cols] == network)
+                    r = np.corrcoef(target[touching], prediction[touching])[0, 1]
+                    sign = 1 if variant == "true" else -1
+                    expected[(model, network)] = expected.get((model, network), 0.0) + sign * r / 2
+    report_rows = [{"dataset": "synthetic", "split": "random", "model": model, "model_name": model.upper()}
+                   for model in ("cm", "mlp")]
+    figure = network_gain_figure(report_rows, records, "t")
+    assert figure is not None
+    gains = figure.axes[0].get_images()[0].get_array()
+    networks = ("Vis", "SomMot", "Default", "Subcortical")
+    assert tuple(label.get_text() for label in figure.axes[0].get_xticklabels()) == networks
+    np.testing.assert_allclose(gains, [[expected[(model, name)] for name in networks]
+                                       for model in ("cm", "mlp")])
+    assert _pixels(save_figure(figure, tmp_path / "gain.png")) == (814, 301)
