@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from ge2conn import __version__
 from ge2conn.main import main
@@ -119,6 +120,8 @@ def test_tensorboard_figures_and_predict(tmp_path: Path, synthetic_path: Path) -
         accumulator = EventAccumulator(str(event_file), size_guidance={"images": 0})
         accumulator.Reload()
         tags |= set(accumulator.Tags()["images"])
+        for tag in accumulator.Tags()["images"]:  # the connectome figure's size (tests/figures)
+            assert all((image.width, image.height) == (1870, 506) for image in accumulator.Images(tag))
     assert {"figures/val_connectome", "figures/test_connectome"} <= tags
     output = tmp_path / "prediction.npy"
     main(
@@ -133,8 +136,11 @@ def test_tensorboard_figures_and_predict(tmp_path: Path, synthetic_path: Path) -
             f"--prediction.output={output}",
             "--prediction.embeddings=true",
             "--prediction.attention=true",
+            "--prediction.plot=true",
         ]
     )
+    with Image.open(output.with_suffix(".png")) as image:
+        assert image.size == (1870, 506)
     matrix = np.load(output)
     assert matrix.shape == (24, 24)
     off_diagonal = ~np.eye(24, dtype=bool)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 from scipy import stats
 
 from ge2conn.experiments.cli import main
@@ -132,6 +133,9 @@ def test_report_merges_shards_and_lists_failures(tmp_path: Path, monkeypatch: py
     figures = {path.name for path in (tmp_path / "merged" / "figures").iterdir()}
     assert figures == {"true_vs_null_dk82_random.png", "reconstruction_dk82_smt.png",
                        "reconstruction_dk82_cm.png", "reconstruction_dk82_gauss.png"}
+    for path in (tmp_path / "merged" / "figures").iterdir():
+        with Image.open(path) as image:
+            assert image.size == ((715, 506) if path.name.startswith("true_vs_null") else (1870, 506))
 
 
 def test_cli_report_and_transfer_dispatch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
