@@ -24,6 +24,29 @@ figcaption { font-size: 0.85em; color: #555; }
 """
 
 
+FIGURE_CAPTIONS = {
+    "true_vs_null": "Test Pearson r per model, true vs null expression: mean with 95% CI over outer splits, "
+                    "each split a dot, paired Wilcoxon p (paper Fig. 2C).",
+    "network_gain": "Test r gain of true over null expression on the edges touching each network (Fig. 5B).",
+    "parameters": "Trainable parameters vs test r; models without trainable parameters as dotted levels "
+                  "(Fig. 5C).",
+    "reconstruction": "True | predicted | residual connectome of one outer split's test regions, by network.",
+    "brain_seed": "The best model's held-out FC of a seed region on the cortical surface, true above "
+                  "predicted.",
+    "brain_strength": "The best model's node strength over held-out edges, true above predicted.",
+    "glass_brain": "The best model's strongest predicted held-out edges in a glass brain.",
+}
+"""Caption of each report figure, by file-name prefix (the file name follows it)."""
+
+
+def figure_caption(path: Path) -> str:
+    """The caption of a report figure: its description (when its prefix is known) and its file name."""
+    for prefix in sorted(FIGURE_CAPTIONS, key=len, reverse=True):
+        if path.stem.startswith(prefix + "_"):
+            return f"{FIGURE_CAPTIONS[prefix]} ({path.name})"
+    return path.name
+
+
 def markdown_to_html(text: str) -> str:
     """Render the report's Markdown (``#`` headings, pipe tables, paragraphs) as HTML.
 
@@ -70,7 +93,7 @@ def write_html_report(folder: Path, title: str, tables: Sequence[Path], figures:
         folder: The report folder.
         title: Page title (the experiment).
         tables: Markdown files (``table1.md``, ...), shown in order.
-        figures: PNG files, shown in order with their file names as captions.
+        figures: PNG files, shown in order with their captions (:func:`figure_caption`).
 
     Returns:
         The HTML path.
@@ -84,7 +107,7 @@ def write_html_report(folder: Path, title: str, tables: Sequence[Path], figures:
     for path in figures:
         encoded = base64.b64encode(path.read_bytes()).decode("ascii")
         body.append(f'<figure><img alt="{html.escape(path.stem)}" src="data:image/png;base64,{encoded}">'
-                    f"<figcaption>{html.escape(path.name)}</figcaption></figure>")
+                    f"<figcaption>{html.escape(figure_caption(path))}</figcaption></figure>")
     page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>\n"
             + "\n".join(body) + "\n</body></html>\n")

@@ -82,7 +82,7 @@ def test_report_figures_and_html(tmp_path: Path) -> None:
         parameters_figure,
         true_vs_null_figure,
     )
-    from ge2conn.experiments.report_html import markdown_to_html, write_html_report
+    from ge2conn.experiments.report_html import figure_caption, markdown_to_html, write_html_report
 
     values = [0.5, 0.6, 0.7, 0.4]
     mean, half = confidence_interval(values)
@@ -121,6 +121,10 @@ def test_report_figures_and_html(tmp_path: Path) -> None:
     inlined = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
     assert len(inlined) == 1 and base64.b64decode(inlined[0]) == bars.read_bytes()
     assert "<td>0.7</td>" in page
+    assert "<figcaption>bars.png</figcaption>" in page  # no known prefix: the file name alone
+    assert figure_caption(Path("true_vs_null_d_random.png")).endswith("Fig. 2C). (true_vs_null_d_random.png)")
+    assert figure_caption(Path("brain_seed_dk82_cm.png")).startswith("The best model's held-out FC of a seed")
+    assert figure_caption(Path("brain_strength_dk82_cm.png")).startswith("The best model's node strength")
 
 
 @pytest.mark.mirror
