@@ -39,7 +39,7 @@ test-all: setup ## Run every test, the expensive (torch.compile) ones too.
 test-fast: setup ## Run the tests without the slow (DDP, multi-epoch) and expensive ones.
 	$(BIN)/python -m pytest -q -m "not slow and not expensive" $(PYTEST_ARGS)
 
-demo: setup ## Build dk82, train and test SMT with [CLS] on a random split, print test metrics (< 10 min on CPU).
+demo: setup ## Build dk82, train and test a small SMT with [CLS] on a random split, print test metrics (~2 min from a fresh clone).
 	$(BIN)/ge2conn data build dk82
 	$(BIN)/python -m ge2conn.experiments.demo
 
@@ -53,7 +53,7 @@ format: setup ## Apply ruff's fixes and formatting of imports.
 bench: setup ## Run the benchmark suite and print the results table (see benchmarks/README.md).
 	$(BIN)/python benchmarks/run_all.py
 
-reproduce-table1-quick: setup ## Quick Table 1 on dk82 (1 round, default hyperparameters, few epochs; < 45 min CPU).
+reproduce-table1-quick: setup ## Quick Table 1 on dk82 (1 round, default hyperparameters, few epochs; ~75 min on a busy 2-core CPU).
 	$(BIN)/ge2conn data build dk82
 	$(BIN)/ge2conn experiment run configs/experiments/table1_quick.yaml
 	$(BIN)/ge2conn experiment report runs/table1_quick

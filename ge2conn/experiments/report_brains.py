@@ -17,12 +17,14 @@ Atlases without a conte69 parcellation get the glass brain only (:mod:`ge2conn.f
 from __future__ import annotations
 
 import math
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ge2conn.data.errors import DatasetError
 from ge2conn.experiments.report_figures import run_quantity, run_regions, safe_name
 from ge2conn.experiments.storage import PREDICTIONS_FILE
 from ge2conn.figures import save_figure
@@ -100,7 +102,7 @@ def draw_brains(records: list[dict[str, Any]], table1: list[dict[str, Any]], fol
         folder: Destination folder.
 
     Returns:
-        The files written (none for a dataset whose region table cannot be read).
+        The files written (none for a dataset whose region table or surface files cannot be read).
     """
     written: list[Path] = []
     for dataset in dict.fromkeys(record["dataset"] for record in records):
@@ -117,9 +119,14 @@ def draw_brains(records: list[dict[str, Any]], table1: list[dict[str, Any]], fol
                                              int(keep.sum()))
         labels = np.asarray(table.labels)[keep]
         title = f"{name} on {dataset}: {split} split, round {runs[0]['round']}, {len(runs)} outer folds"
-        figures, _ = brain_figures(true, predicted, labels, np.asarray(table.centroids)[keep],
-                                   np.asarray(table.network)[keep], default_seed(labels, true),
-                                   run_quantity(runs[0]), title, HELD_OUT_TEXTS)
+        try:
+            figures, _ = brain_figures(true, predicted, labels, np.asarray(table.centroids)[keep],
+                                       np.asarray(table.network)[keep], default_seed(labels, true),
+                                       run_quantity(runs[0]), title, HELD_OUT_TEXTS)
+        except DatasetError as error:
+            # The surface files could not be fetched (offline, no mirror): the rest of the report still counts.
+            print(f"report: no brain figures for {dataset}: {error}", file=sys.stderr)
+            continue
         stem = f"{safe_name(dataset)}_{safe_name(key)}"
         prefixes = {"seed": "brain_seed", "strength": "brain_strength", "glass": "glass_brain"}
         for kind, figure in figures.items():

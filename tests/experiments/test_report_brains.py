@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ge2conn.data.errors import DatasetError
 from ge2conn.data.region_table import RegionTable
 from ge2conn.experiments import report_brains
 from ge2conn.experiments.report_brains import draw_brains, representative_model, stitch_predictions
@@ -129,3 +130,17 @@ def test_report_surface_maps_show_held_out_values(tmp_path: Path, mirror_path: P
     expected_strength = [np.mean(true[index, (regions % 4 == index % 4) & (regions != index)])
                          for index in regions]
     np.testing.assert_allclose(drawn["strength"][0][1], expected_strength)
+
+
+def test_report_skips_brains_with_a_note_when_the_surface_files_cannot_be_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    table = _dk_table()
+    monkeypatch.setattr(report_brains, "run_regions", lambda record: (table, table.has_expression))
+
+    def offline(*arguments: Any) -> Any:
+        raise DatasetError(tmp_path / "schaefer_100_conte69.csv", "<download>", "cannot download", "go online")
+
+    monkeypatch.setattr(report_brains, "brain_figures", offline)
+    records = _fold_runs(tmp_path / "runs", _symmetric(table.labels.size), 4)
+    assert draw_brains(records, [_row("cm", 0.5)], tmp_path / "figures") == []
+    assert "no brain figures for d" in capsys.readouterr().err
