@@ -124,7 +124,7 @@ def draw_brains(records: list[dict[str, Any]], table1: list[dict[str, Any]], fol
                                        np.asarray(table.network)[keep], default_seed(labels, true),
                                        run_quantity(runs[0]), title, HELD_OUT_TEXTS)
         except DatasetError as error:
-            # The surface files could not be fetched (offline, no mirror): the rest of the report still counts.
+            # Surface files not fetched (offline, no mirror): the rest of the report still counts.
             print(f"report: no brain figures for {dataset}: {error}", file=sys.stderr)
             continue
         stem = f"{safe_name(dataset)}_{safe_name(key)}"

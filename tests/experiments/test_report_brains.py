@@ -138,7 +138,7 @@ def test_report_skips_brains_with_a_note_when_the_surface_files_cannot_be_read(
     monkeypatch.setattr(report_brains, "run_regions", lambda record: (table, table.has_expression))
 
     def offline(*arguments: Any) -> Any:
-        raise DatasetError(tmp_path / "schaefer_100_conte69.csv", "<download>", "cannot download", "go online")
+        raise DatasetError(tmp_path / "schaefer_100_conte69.csv", "<download>", "cannot download", "online")
 
     monkeypatch.setattr(report_brains, "brain_figures", offline)
     records = _fold_runs(tmp_path / "runs", _symmetric(table.labels.size), 4)
