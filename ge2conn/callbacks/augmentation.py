@@ -164,17 +164,15 @@ class TargetAugmentation(Callback):
         """Check the datamodule has individual connectomes and prepare the curriculum edge pool.
 
         Raises:
+            TypeError: when the trainer has no EdgePairDataModule (or another EdgeData datamodule).
             ValueError: when the attached datamodule has no individual connectomes or no strong training edge.
         """
         if stage != "fit" or not self.is_active:
             return
-        datamodule = getattr(trainer, "datamodule", None)
-        if datamodule is None or not hasattr(datamodule, "individual_connectivity"):
-            raise ValueError("TargetAugmentation needs an EdgePairDataModule (individual_connectivity, "
-                             "train_edges, region_tensors)")
+        datamodule = require_edge_data(trainer, "TargetAugmentation")
         # num_subjects comes from the file header; loading the stack here would copy it for nothing.
-        if int(getattr(datamodule, "num_subjects", 0)) == 0:
-            source = getattr(datamodule, "dataset_path", "the dataset")
+        if datamodule.num_subjects == 0:
+            source = datamodule.dataset_path
             raise ValueError(f"TargetAugmentation (schedule {self.schedule!r}, p_max {self.p_max}) needs "
                              f"individual connectomes, but {source} has none; build the dataset with "
                              f"individual matrices or remove the callback")

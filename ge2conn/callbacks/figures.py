@@ -7,13 +7,13 @@ test set (Lightning's placeholder is -1, which the HParams tab would otherwise s
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.loggers import TensorBoardLogger
 
 from ge2conn.callbacks.edge_predictions import EdgePredictionCollector
+from ge2conn.data.protocol import edge_data
 from ge2conn.figures import RegionLayout, connectome_figure, figure_to_rgb
 from ge2conn.figures.names import dataset_quantity, model_display_name, run_title
 
@@ -103,15 +103,15 @@ def describe_run(
     Returns:
         ``(layout, quantity, title)``; the layout is None without a datamodule.
     """
-    datamodule: Any = getattr(trainer, "datamodule", None)
+    datamodule = edge_data(trainer)
     model = model_display_name(type(pl_module).__name__, dict(pl_module.hparams))
-    metadata = getattr(datamodule, "region_metadata", None)
-    if datamodule is None or metadata is None:
+    if datamodule is None:
         return None, "FC", f"{model}: {stage}"
+    metadata = datamodule.region_metadata
     names = np.asarray(metadata.network_names, dtype=str)
     sides = np.asarray(["L", "R", "M"])[np.asarray(metadata.hemisphere_codes)]  # code -1 (midline) -> "M"
     layout = RegionLayout(names[np.asarray(metadata.network_codes)], sides)
-    hparams = dict(getattr(datamodule, "hparams", {}))
+    hparams = dict(datamodule.hparams)
     path = Path(datamodule.dataset_path)
     if stage == "val":
         last = (trainer.max_epochs or 0) - 1

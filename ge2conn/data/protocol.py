@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -25,9 +27,15 @@ class EdgeData(Protocol):
         region_metadata: Labels, centroids, hemispheres and networks of the R regions (for the metrics).
         split: The region split (train, validation and test region indices).
         train_edges: (E, 2) training edges (region index pairs).
+        dataset_path: The dataset file (its name and FC transform label figures).
+        num_subjects: Number of individual connectomes in the file (0: none).
+        hparams: The datamodule's arguments (split, round, fold, null rank: figure titles).
     """
 
     num_regions: int
+    dataset_path: Path
+    num_subjects: int
+    hparams: Mapping[str, Any]
     region_metadata: RegionMetadata
     split: RegionSplit
     train_edges: Tensor
