@@ -181,7 +181,8 @@ def run_transfer(
                     target=target,
                     condition=condition,
                     shared_genes=genes.size,
-                    shared_regions=int(np.isin(target_data.labels, _labels(plan, source)).sum()),
+                    shared_regions=count_shared_regions(target_data.labels, target_data.coordinates,
+                                                        RegionTable.read(plan.datasets[source])),
                     target_regions=target_data.labels.size,
                     metrics=metrics,
                     training=facts,
@@ -198,8 +199,38 @@ def run_transfer(
     return rows
 
 
-def _labels(plan: TransferPlan, name: str) -> np.ndarray:
-    return RegionTable.read(plan.datasets[name]).labels
+SAME_ATLAS_MM = 5.0
+"""Largest median centroid distance (mm) between same-named regions for two datasets to share an atlas."""
+
+
+def count_shared_regions(target_labels: np.ndarray, target_centroids: np.ndarray, source: RegionTable,
+                         tolerance_mm: float = SAME_ATLAS_MM) -> int:
+    """Target regions whose FC the source model saw in training (the same region of the same atlas).
+
+    A label alone does not identify a region across atlases: Schaefer-100 and Schaefer-300 both name parcels
+    ``7Networks_LH_Vis_1``, at different places. Same-named regions count as shared only when the atlases
+    agree, i.e. the median distance between the centroids of same-named regions is at most ``tolerance_mm``
+    (measured: DK68 vs DK82 0 mm; UK Biobank vs HCP Schaefer-100 2.8 mm, each computed from its own
+    parcellation; Schaefer-100 vs Schaefer-300 19.6 mm).
+
+    Args:
+        target_labels: (R,) the target's region labels.
+        target_centroids: (R, 3) their MNI centroids.
+        source: The source dataset's region table.
+        tolerance_mm: Largest median centroid distance for the same atlas.
+
+    Returns:
+        The number of shared target regions (0 when the atlases differ).
+    """
+    source_index = {label: row for row, label in enumerate(source.labels.tolist())}
+    rows = [(row, source_index[label]) for row, label in enumerate(target_labels.tolist())
+            if label in source_index]
+    if not rows:
+        return 0
+    target_rows, source_rows = np.array(rows).T
+    distances = np.linalg.norm(np.asarray(target_centroids, dtype=np.float64)[target_rows]
+                               - source.centroids[source_rows], axis=1)
+    return len(rows) if float(np.median(distances)) <= tolerance_mm else 0
 
 
 def _title(config_files: list[str | Path]) -> str:

@@ -46,8 +46,8 @@ class TransferRow:
         target: Target dataset name.
         condition: ``"true"`` or ``"null"``.
         shared_genes: Genes the model used (shared by both datasets).
-        shared_regions: Target regions whose label also names a source region (same atlas: the model has
-            seen their FC during training, so the pair is not an out-of-sample test).
+        shared_regions: Target regions that are source regions too (same label in the same atlas: the
+            model has seen their FC during training, so the pair is not an out-of-sample test).
         target_regions: Number of target regions.
         metrics: ``pearson``, ``mse``, ``geodesic`` on the target's edges.
         training: Facts of the source training run.

@@ -16,8 +16,9 @@ import pytest
 from ge2conn.data.alignment import TooFewSharedGenesError, shared_genes
 from ge2conn.data.datamodule import EdgePairDataModule
 from ge2conn.data.format import BrainDataset
+from ge2conn.data.region_table import RegionTable
 from ge2conn.data.splits import validation_size
-from ge2conn.experiments.transfer import main, plan_transfer
+from ge2conn.experiments.transfer import count_shared_regions, main, plan_transfer
 from ge2conn.experiments.transfer_data import load_target
 from ge2conn.nulls import ensure_nulls
 
@@ -180,3 +181,33 @@ def test_missing_nulls_are_reported_before_training(
     )
     assert status == 2
     assert "no null brains" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def _region_table(labels: list[str], centroids: np.ndarray) -> RegionTable:
+    count = len(labels)
+    return RegionTable(
+        labels=np.array(labels),
+        hemisphere=np.full(count, "L"),
+        structure=np.full(count, "cortex"),
+        network=np.full(count, "n"),
+        centroids=centroids,
+        has_expression=np.ones(count, bool),
+        gene_symbols=np.array(["A"]),
+        num_subjects=0,
+    )
+
+
+def test_shared_regions_need_the_same_atlas_not_only_the_same_names() -> None:
+    rng = np.random.default_rng(0)
+    labels = [f"7Networks_LH_Vis_{index}" for index in range(1, 11)]
+    centroids = rng.uniform(-60, 60, size=(10, 3))
+    source = _region_table(labels, centroids)
+    # The same atlas computed from another parcellation file: centroids a few mm apart, one of them 7 mm.
+    moved = centroids + rng.normal(0, 1.5, size=centroids.shape)
+    moved[0] += 7.0
+    assert count_shared_regions(np.array(labels[:6]), moved[:6], source) == 6
+    # Another atlas reusing the names (Schaefer-300 vs -100): parcels elsewhere, a few close by chance.
+    elsewhere = rng.uniform(-60, 60, size=(10, 3))
+    elsewhere[:2] = centroids[:2] + 1.0
+    assert count_shared_regions(np.array(labels), elsewhere, source) == 0
+    assert count_shared_regions(np.array(["other_1", "other_2"]), centroids[:2], source) == 0
