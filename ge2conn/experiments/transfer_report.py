@@ -166,6 +166,7 @@ def transfer_figure(rows: list[TransferRow], names: list[str], title: str) -> Fi
     figure = new_figure(4.6 * len(panels) + 0.8, 4.4)
     axes = figure.subplots(1, len(panels), squeeze=False)
     for axis, (name, matrix, colours) in zip(axes[0], panels, strict=True):
+        span = 0.0
         if colours == "RdBu_r":
             # A floor of 0.1 keeps differences that small pale instead of saturating the scale.
             span = max(float(np.nanmax(np.abs(matrix))) if np.isfinite(matrix).any() else 0.0, 0.1)
@@ -181,7 +182,7 @@ def transfer_figure(rows: list[TransferRow], names: list[str], title: str) -> Fi
                     ha="center",
                     va="center",
                     fontsize=8,
-                    color="white" if colours == "viridis" and value < (low + high) / 2 else "black",
+                    color=_text_colour(colours, value, low, high, span if colours == "RdBu_r" else 0.0),
                 )
         axis.set_xticks(range(len(names)), names, rotation=35, ha="right", fontsize=8)
         axis.set_yticks(range(len(names)), names, fontsize=8)
@@ -197,3 +198,10 @@ def transfer_figure(rows: list[TransferRow], names: list[str], title: str) -> Fi
     )
     figure.suptitle(title + note, fontsize=10)
     return figure
+
+
+def _text_colour(colours: str, value: float, low: float, high: float, span: float) -> str:
+    """White on the dark half of a colour scale (low viridis, strong red or blue), black elsewhere."""
+    if colours == "viridis":
+        return "white" if value < (low + high) / 2 else "black"
+    return "white" if span > 0 and abs(value) > 0.6 * span else "black"
