@@ -125,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", nargs="+", default=["dk82"])
     parser.add_argument("--models", nargs="+", choices=sorted(MODELS), default=["mlp"])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--first-round", type=int, default=0, help="start at this round (split a sweep over "
+                        "processes that share --results: one takes rounds 0-1, another --first-round 2)")
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--epochs", type=int, default=0, help="epochs (default: the model's short schedule)")
     parser.add_argument("--extra", nargs="*", default=[], help="overrides for both arms, e.g. "
@@ -142,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         done = {(r["option"], r["dataset"], r["model"], r["round"], r["fold"], r["value"], r["epochs_asked"],
                  tuple(r["extra"])) for r in records}
         args.results.parent.mkdir(parents=True, exist_ok=True)
-        for split_round in range(args.rounds):
+        for split_round in range(args.first_round, args.rounds):
             for dataset in args.datasets:
                 for model in args.models:
                     for fold in range(args.folds):
