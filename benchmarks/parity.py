@@ -81,25 +81,24 @@ def run_cell(dataset: str, model: str, split_round: int, fold: int, override: st
 
 
 def summarize(records: list[dict[str, Any]], option: str) -> str:
-    """Markdown table of paired differences per (dataset, model) and over everything."""
+    """Markdown table of paired differences and median wall times per (dataset, model) and over everything."""
     _, reference, candidate = OPTIONS[option]
-    cells: dict[tuple[str, ...], dict[str, float]] = defaultdict(dict)
-    walls: dict[str, list[float]] = defaultdict(list)
+    cells: dict[tuple[str, ...], dict[str, tuple[float, float]]] = defaultdict(dict)
     for record in records:
         if record["option"] != option:
             continue
         key = (record["dataset"], record["model"], str(record["round"]), str(record["fold"]))
-        cells[key][record["value"]] = record["test_r"]
-        walls[record["value"]].append(record["wall_s"])
-    groups: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+        cells[key][record["value"]] = (record["test_r"], record["wall_s"])
+    groups: dict[tuple[str, str], list[tuple[float, float, float, float]]] = defaultdict(list)
     for (dataset, model, _, _), values in sorted(cells.items()):
         if reference in values and candidate in values:
-            groups[(dataset, model)].append((values[reference], values[candidate]))
-            groups[("all", "all")].append((values[reference], values[candidate]))
+            row = (*values[reference], *values[candidate])
+            groups[(dataset, model)].append(row)
+            groups[("all", "all")].append(row)
     lines = [f"| dataset | model | cells | test r {reference} | test r {candidate} | mean diff | 95% CI | "
-             f"rule |", "|---|---|---|---|---|---|---|---|"]
-    for (dataset, model), pairs in groups.items():
-        reference_r, candidate_r = np.array(pairs).T
+             f"rule | median s per fit {reference} / {candidate} |", "|---|---|---|---|---|---|---|---|---|"]
+    for (dataset, model), rows in sorted(groups.items(), key=lambda item: item[0] == ("all", "all")):
+        reference_r, reference_s, candidate_r, candidate_s = np.array(rows).T
         difference = candidate_r - reference_r
         mean = float(difference.mean())
         if difference.size > 1:
@@ -111,9 +110,8 @@ def summarize(records: list[dict[str, Any]], option: str) -> str:
         passes = abs(mean) <= 0.01 or (low <= 0 <= high and mean >= -0.01)
         lines.append(f"| {dataset} | {model} | {difference.size} | {reference_r.mean():.4f} | "
                      f"{candidate_r.mean():.4f} | {mean:+.4f} | [{low:+.4f}, {high:+.4f}] | "
-                     f"{'pass' if passes else 'fail'} |")
-    for value, seconds in walls.items():
-        lines.append(f"\nmedian wall time per run, {value}: {np.median(seconds):.1f} s ({len(seconds)} runs)")
+                     f"{'pass' if passes else 'fail'} | {np.median(reference_s):.0f} / "
+                     f"{np.median(candidate_s):.0f} |")
     return "\n".join(lines)
 
 

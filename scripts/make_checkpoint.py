@@ -124,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
             CONFIG_FILES,
             {
                 "data.split": "random",
+                # The shipped checkpoint was trained on uniform batches, before blocks became this config's
+                # default: kept so that the script still rebuilds the same file.
+                "data.sampler": "uniform",
                 "data.split_round": 0,
                 "data.fold": 0,
                 "seed_everything": 0,
