@@ -148,6 +148,8 @@ def run_transfer(
     output.mkdir(parents=True, exist_ok=True)
     trained: dict[tuple[str, str, str], tuple[EdgeRegressionTask, dict[str, float]]] = {}
     rows: list[TransferRow] = []
+    sources = {source for source, _ in plan.pairs}
+    source_tables = {source: RegionTable.read(plan.datasets[source]) for source in sources}
     for source, target in plan.pairs:
         genes = plan.genes[(source, target)]
         digest = hashlib.sha256("\n".join(genes.tolist()).encode()).hexdigest()[:10]
@@ -155,6 +157,8 @@ def run_transfer(
         if not gene_list.exists():
             write_gene_list(gene_list, genes, f"genes shared by {source} and {target}, {source}'s TSS order")
         target_data = load_target(plan.datasets[target], genes)
+        shared_regions = count_shared_regions(target_data.labels, target_data.coordinates,
+                                              source_tables[source])
         for condition in conditions:
             key = (source, digest, condition)
             if key not in trained:
@@ -181,8 +185,7 @@ def run_transfer(
                     target=target,
                     condition=condition,
                     shared_genes=genes.size,
-                    shared_regions=count_shared_regions(target_data.labels, target_data.coordinates,
-                                                        RegionTable.read(plan.datasets[source])),
+                    shared_regions=shared_regions,
                     target_regions=target_data.labels.size,
                     metrics=metrics,
                     training=facts,
